@@ -1,0 +1,152 @@
+"""The gateway: the one public entry point of ShareLine."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.responses import Response
+
+from gateway import openapi_merge
+from gateway.proxy import Upstream, client_address, forward, read_body
+from gateway.routes_table import route_for
+from gateway.settings import Settings
+from services.common.app_factory import build_app
+from services.common.errors import NotFound
+from services.common.http import make_async_client
+from services.common.service_app import minter_for
+from services.common.service_tokens import HEADER as SERVICE_TOKEN_HEADER
+
+NAME = "gateway"
+SERVICES = ("extensions", "licensing", "aps")
+PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+OPENAPI_CACHE_SECONDS = 30.0
+
+
+def _upstream_url(settings: Settings, service: str) -> str:
+    return str(getattr(settings, f"{service}_url"))
+
+
+def _upstream_timeout(settings: Settings, service: str) -> float:
+    return float(getattr(settings, f"{service}_timeout_seconds"))
+
+
+async def _service_readiness(app: FastAPI) -> dict[str, Any]:
+    async def probe(name: str, upstream: Upstream) -> tuple[str, dict[str, Any]]:
+        try:
+            response = await upstream.client.get("/readyz", timeout=3.0)
+        except Exception as exc:
+            return name, {"ok": False, "detail": f"unreachable ({type(exc).__name__})"}
+        return name, {"ok": response.status_code == 200, "status": response.status_code}
+
+    pairs = await asyncio.gather(*(probe(n, u) for n, u in app.state.upstreams.items()))
+    return dict(pairs)
+
+
+async def _merged_openapi(app: FastAPI) -> dict[str, Any]:
+    cached = app.state.openapi_cache
+    if cached and cached[1] > time.monotonic():
+        return cached[0]
+
+    async def fetch(name: str, upstream: Upstream) -> tuple[str, dict[str, Any] | None]:
+        try:
+            response = await upstream.client.get(
+                "/openapi.json", headers={SERVICE_TOKEN_HEADER: upstream.minter.token()}
+            )
+            response.raise_for_status()
+            return name, response.json()
+        except Exception:
+            return name, None
+
+    docs = dict(await asyncio.gather(*(fetch(n, u) for n, u in app.state.upstreams.items())))
+    available = {name: doc for name, doc in docs.items() if doc is not None}
+    merged = openapi_merge.merge(app.openapi(), available)
+    merged["info"]["title"] = "ShareLine API"
+    missing = sorted(set(docs) - set(available))
+    if missing:
+        merged["info"]["x-unavailable-services"] = missing
+    else:
+        app.state.openapi_cache = (merged, time.monotonic() + OPENAPI_CACHE_SECONDS)
+    return merged
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.upstreams = {
+            name: Upstream(
+                name,
+                make_async_client(
+                    _upstream_url(settings, name), _upstream_timeout(settings, name)
+                ),
+                minter_for(settings, NAME, name),
+            )
+            for name in SERVICES
+        }
+        app.state.openapi_cache = None
+        try:
+            yield
+        finally:
+            for upstream in app.state.upstreams.values():
+                await upstream.client.aclose()
+
+    async def services_ready(request: Request) -> dict[str, Any]:
+        results = await _service_readiness(request.app)
+        return {"ok": all(r["ok"] for r in results.values()), "services": results}
+
+    app = build_app(
+        name=NAME,
+        title="ShareLine API",
+        description=(
+            "The public API of ShareLine: shared SIP extensions, licensing and "
+            "auto-provisioning, behind one gateway."
+        ),
+        settings=settings,
+        lifespan=lifespan,
+        readiness={"services": services_ready},
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=PROXY_METHODS,
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "Idempotency-Key"],
+            expose_headers=["X-Request-ID", "ETag"],
+        )
+
+    # The merged document replaces FastAPI's own; /docs keeps pointing at this path.
+    app.router.routes[:] = [
+        r for r in app.router.routes if getattr(r, "path", None) != app.openapi_url
+    ]
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_json(request: Request) -> JSONResponse:
+        return JSONResponse(await _merged_openapi(request.app))
+
+    async def proxy(request: Request) -> Response:
+        route = route_for(request.url.path)
+        if route is None:
+            raise NotFound(f"no route for {request.url.path}")
+        body = await read_body(request, settings.max_body_bytes)
+        upstream = request.app.state.upstreams[route.service]
+        return await forward(
+            request,
+            upstream,
+            route,
+            body=body,
+            client_ip=client_address(request, settings.trusted_proxies),
+            user=getattr(request.state, "user", None),
+            role=getattr(request.state, "role", None),
+        )
+
+    for prefix in ("/api/v1/{rest:path}", "/provision/{rest:path}"):
+        app.add_api_route(prefix, proxy, methods=PROXY_METHODS, include_in_schema=False)
+    return app

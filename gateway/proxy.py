@@ -1,0 +1,125 @@
+"""Forwarding public requests to the service that owns them.
+
+The gateway holds one pooled HTTP client per upstream. It attaches a service token
+naming the caller, passes the request id, sets the client's address (services trust
+it only because the token says the gateway sent it), enforces the body limit, and
+turns an unreachable upstream into a 503 problem naming the service.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+from fastapi import Request
+from starlette.responses import Response
+
+from gateway.routes_table import Route
+from services.common.errors import PayloadTooLarge, ProblemError, ServiceUnavailable
+from services.common.service_tokens import HEADER as SERVICE_TOKEN_HEADER
+from services.common.service_tokens import TokenMinter
+
+log = logging.getLogger("shareline.gateway.proxy")
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
+)
+# Never trusted from outside: the gateway alone sets these.
+STRIPPED_INBOUND = frozenset(
+    {SERVICE_TOKEN_HEADER.lower(), "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+     "x-real-ip", "forwarded"}
+)
+
+
+class GatewayTimeout(ProblemError):
+    status, slug, title = 504, "gateway-timeout", "Gateway timeout"
+
+
+class Upstream:
+    def __init__(self, name: str, client: httpx.AsyncClient, minter: TokenMinter) -> None:
+        self.name = name
+        self.client = client
+        self.minter = minter
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the request body is larger than {limit} bytes", limit=limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the request body is larger than {limit} bytes", limit=limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def client_address(request: Request, trusted_proxies: list[str]) -> str:
+    peer = request.client.host if request.client else "unknown"
+    if peer in trusted_proxies:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        for hop in reversed(hops):
+            if hop not in trusted_proxies:
+                return hop
+    return peer
+
+
+async def forward(
+    request: Request,
+    upstream: Upstream,
+    route: Route,
+    *,
+    body: bytes,
+    client_ip: str,
+    user: str | None,
+    role: str | None,
+) -> Response:
+    headers = [
+        (k, v)
+        for k, v in request.headers.items()
+        if k not in HOP_BY_HOP and k not in STRIPPED_INBOUND
+        and not (k == "authorization" and not route.phone_facing)
+    ]
+    headers.append((SERVICE_TOKEN_HEADER, upstream.minter.token(user=user, role=role)))
+    headers.append(("x-forwarded-for", client_ip))
+    headers.append(("x-forwarded-proto", request.url.scheme))
+    headers.append(("x-forwarded-host", request.headers.get("host", "")))
+    headers.append(("x-request-id", request.state.request_id))
+    url = httpx.URL(path=request.url.path, query=request.url.query.encode("latin-1"))
+    try:
+        upstream_response = await upstream.client.request(
+            request.method, url, headers=headers, content=body
+        )
+    except httpx.TimeoutException as exc:
+        raise GatewayTimeout(
+            f"the {upstream.name} service did not answer in time", service=upstream.name
+        ) from exc
+    except httpx.TransportError as exc:
+        log.warning("upstream %s unreachable: %s", upstream.name, type(exc).__name__)
+        raise ServiceUnavailable(
+            f"the {upstream.name} service is unavailable", service=upstream.name
+        ) from exc
+    response_headers = {
+        k: v
+        for k, v in upstream_response.headers.items()
+        if k.lower() not in HOP_BY_HOP and k.lower() not in ("x-request-id", "content-encoding")
+    }
+    return Response(
+        content=upstream_response.content,
+        status_code=upstream_response.status_code,
+        headers=response_headers,
+    )
