@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from services.common.service_tokens import issue
+from tests.support.databases import make_database_url, postgres_admin_url
 
 MODULES = {
     "gateway": "gateway",
@@ -42,8 +43,12 @@ class Suite:
     ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
+    database_urls: dict[str, str] = field(default_factory=dict)
+
     def __post_init__(self) -> None:
         self.ports = self.ports or {name: free_port() for name in MODULES}
+        if postgres_admin_url() and not self.database_urls:
+            self.database_urls = {n: make_database_url(self.root, n) for n in MODULES}
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
@@ -67,6 +72,8 @@ class Suite:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        for service, url in self.database_urls.items():
+            env[f"SHARELINE_{service.upper()}_DATABASE_URL"] = url
         env.update(self.extra_env)
         return env
 
