@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from services.common.errors import Problem, install_error_handlers
 from services.common.health import ReadinessCheck, health_router
 from services.common.logs import configure_logging
+from services.common.metrics import install_metrics
 from services.common.middleware import RequestIdMiddleware
 from services.common.settings import CommonSettings
 
@@ -39,6 +40,7 @@ def build_app(
     app.state.service_name = name
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
+    install_metrics(app)
     app.include_router(health_router(readiness))
     _document_problem_schema(app)
     return app
@@ -55,7 +57,9 @@ def _document_problem_schema(app: FastAPI) -> None:
             routes=app.routes,
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        components["Problem"] = Problem.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
         _validation_errors_are_problems(schema)
         app.openapi_schema = schema
         return schema
