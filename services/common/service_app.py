@@ -2,17 +2,45 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy import Engine
 
 from services.common.db import create_db_engine, create_tables
+from services.common.migrations import (
+    DatabaseBehind,
+    require_head,
+    service_for_prefix,
+    upgrade_to_head,
+)
 from services.common.service_tokens import TokenMinter, TokenVerifier, require_caller
 from services.common.settings import CommonSettings
 
+log = logging.getLogger("shareline.db")
+
 
 def open_database(app: FastAPI, url: str, table_prefix: str) -> Engine:
+    """Open the service's database and make sure its schema is current.
+
+    Local mode migrates to head, then creates any table the migrations do not know yet
+    (models move faster than migrations during development). Production mode changes
+    no schema: it refuses to start on a database that is behind (`make migrate` first).
+    """
     engine = create_db_engine(url)
-    create_tables(engine, table_prefix)
+    service = service_for_prefix(table_prefix)
+    mode = getattr(getattr(app.state, "settings", None), "mode", "local")
+    try:
+        if service is not None and mode != "local":
+            require_head(engine, service)
+        else:
+            if service is not None:
+                upgrade_to_head(engine, service)
+            create_tables(engine, table_prefix)
+    except DatabaseBehind as exc:
+        log.error("refusing to start: %s", exc)
+        engine.dispose()
+        raise
     app.state.engine = engine
     return engine
 

@@ -1,0 +1,1 @@
+"""Revisions of the aps service's schema, oldest first."""

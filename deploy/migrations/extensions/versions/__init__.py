@@ -1,0 +1,1 @@
+"""Revisions of the extensions service's schema, oldest first."""

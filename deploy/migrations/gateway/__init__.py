@@ -1,0 +1,1 @@
+"""Migrations of the gateway service's tables."""

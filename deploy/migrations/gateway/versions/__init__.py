@@ -1,0 +1,1 @@
+"""Revisions of the gateway service's schema, oldest first."""

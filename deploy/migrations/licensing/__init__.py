@@ -1,0 +1,1 @@
+"""Migrations of the licensing service's tables."""

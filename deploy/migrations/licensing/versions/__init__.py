@@ -1,0 +1,1 @@
+"""Revisions of the licensing service's schema, oldest first."""
