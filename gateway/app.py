@@ -11,16 +11,24 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.middleware import Middleware
 from starlette.responses import Response
 
 from gateway import openapi_merge
+from gateway.auth.deps import CurrentPrincipal
+from gateway.auth.router import auth_router
+from gateway.auth.tokens import AdminTokens
+from gateway.body_guard import BodyGuard
 from gateway.proxy import Upstream, client_address, forward, read_body
 from gateway.routes_table import route_for
 from gateway.settings import Settings
+from gateway.users.bootstrap import ensure_first_admin
+from gateway.users.router import users_router
 from services.common.app_factory import build_app
 from services.common.errors import NotFound
+from services.common.health import database_check
 from services.common.http import make_async_client
-from services.common.service_app import minter_for
+from services.common.service_app import minter_for, open_database
 from services.common.service_tokens import HEADER as SERVICE_TOKEN_HEADER
 
 NAME = "gateway"
@@ -76,17 +84,27 @@ async def _merged_openapi(app: FastAPI) -> dict[str, Any]:
     return merged
 
 
+def _admin_tokens(settings: Settings) -> AdminTokens:
+    return AdminTokens(
+        secret=settings.admin_token_secret.get_secret_value(),
+        issuer=settings.admin_token_issuer,
+        audience=settings.admin_token_audience,
+        ttl_seconds=settings.admin_token_ttl_seconds,
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = open_database(app, settings.database_url, "gw")
+        ensure_first_admin(engine, settings)
+        app.state.admin_tokens = _admin_tokens(settings)
         app.state.upstreams = {
             name: Upstream(
                 name,
-                make_async_client(
-                    _upstream_url(settings, name), _upstream_timeout(settings, name)
-                ),
+                make_async_client(_upstream_url(settings, name), _upstream_timeout(settings, name)),
                 minter_for(settings, NAME, name),
             )
             for name in SERVICES
@@ -97,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             for upstream in app.state.upstreams.values():
                 await upstream.client.aclose()
+            engine.dispose()
 
     async def services_ready(request: Request) -> dict[str, Any]:
         results = await _service_readiness(request.app)
@@ -111,7 +130,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         settings=settings,
         lifespan=lifespan,
-        readiness={"services": services_ready},
+        readiness={"database": database_check, "services": services_ready},
+    )
+    # Innermost, so a refused body still gets a request id, a log line and CORS headers.
+    app.user_middleware.append(
+        Middleware(
+            BodyGuard, max_bytes=settings.max_body_bytes, max_json_depth=settings.max_json_depth
+        )
     )
     if settings.cors_origins:
         app.add_middleware(
@@ -131,7 +156,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def openapi_json(request: Request) -> JSONResponse:
         return JSONResponse(await _merged_openapi(request.app))
 
-    async def proxy(request: Request) -> Response:
+    app.include_router(auth_router(settings))
+    app.include_router(users_router())
+
+    async def proxy(request: Request, _: CurrentPrincipal) -> Response:
         route = route_for(request.url.path)
         if route is None:
             raise NotFound(f"no route for {request.url.path}")

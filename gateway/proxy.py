@@ -37,8 +37,14 @@ HOP_BY_HOP = frozenset(
 )
 # Never trusted from outside: the gateway alone sets these.
 STRIPPED_INBOUND = frozenset(
-    {SERVICE_TOKEN_HEADER.lower(), "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
-     "x-real-ip", "forwarded"}
+    {
+        SERVICE_TOKEN_HEADER.lower(),
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+        "x-real-ip",
+        "forwarded",
+    }
 )
 
 
@@ -91,7 +97,8 @@ async def forward(
     headers = [
         (k, v)
         for k, v in request.headers.items()
-        if k not in HOP_BY_HOP and k not in STRIPPED_INBOUND
+        if k not in HOP_BY_HOP
+        and k not in STRIPPED_INBOUND
         and not (k == "authorization" and not route.phone_facing)
     ]
     headers.append((SERVICE_TOKEN_HEADER, upstream.minter.token(user=user, role=role)))

@@ -2,19 +2,50 @@
 
 from __future__ import annotations
 
+from pydantic import SecretStr, model_validator
+
 from services.common.settings import CommonSettings
+
+LOCAL_ADMIN_TOKEN_SECRET = "local-development-admin-token-secret-change-me"  # noqa: S105
 
 
 class Settings(CommonSettings):
     gateway_database_url: str | None = None
     gateway_port: int = 8000
     max_body_bytes: int = 1_048_576
+    # Deeper JSON is refused before any parser sees it; real request bodies nest a few levels.
+    max_json_depth: int = 32
     cors_origins: list[str] = []
     extensions_timeout_seconds: float = 30.0
     licensing_timeout_seconds: float = 10.0
     aps_timeout_seconds: float = 60.0
     trusted_proxies: list[str] = []
 
+    admin_username: str = "admin"
+    admin_password: SecretStr | None = None
+    admin_token_secret: SecretStr = SecretStr(LOCAL_ADMIN_TOKEN_SECRET)
+    admin_token_ttl_seconds: int = 900
+    admin_token_issuer: str = "shareline-gateway"  # noqa: S105
+    admin_token_audience: str = "shareline-api"  # noqa: S105
+
+    login_max_failures: int = 5
+    login_failure_window_seconds: int = 900
+    login_lockout_seconds: int = 900
+
     @property
     def database_url(self) -> str:
         return self.gateway_database_url or self.sqlite_url("gateway")
+
+    @model_validator(mode="after")
+    def _refuse_default_admin_secret_outside_local_mode(self) -> Settings:
+        secret = self.admin_token_secret.get_secret_value()
+        if self.mode != "local" and (secret == LOCAL_ADMIN_TOKEN_SECRET or len(secret) < 32):
+            raise ValueError(
+                "SHARELINE_ADMIN_TOKEN_SECRET must be set to at least 32 random "
+                "characters outside local mode"
+            )
+        if secret == self.service_token_secret.get_secret_value():
+            raise ValueError(
+                "SHARELINE_ADMIN_TOKEN_SECRET must differ from SHARELINE_SERVICE_TOKEN_SECRET"
+            )
+        return self

@@ -18,7 +18,15 @@ from pathlib import Path
 import httpx
 
 from services.common.service_tokens import issue
+from tests.support.admin import (
+    SUITE_ADMIN_PASSWORD,
+    SUITE_ADMIN_TOKEN_SECRET,
+    SUITE_ADMIN_USERNAME,
+    admin_client,
+)
 from tests.support.databases import make_database_url, postgres_admin_url
+
+__all__ = ["SUITE_ADMIN_PASSWORD", "SUITE_ADMIN_TOKEN_SECRET", "SUITE_ADMIN_USERNAME", "Suite"]
 
 MODULES = {
     "gateway": "gateway",
@@ -64,6 +72,9 @@ class Suite:
                 "SHARELINE_MODE": "local",
                 "SHARELINE_DATA_DIR": str(self.root / "data"),
                 "SHARELINE_SERVICE_TOKEN_SECRET": SECRET,
+                "SHARELINE_ADMIN_USERNAME": SUITE_ADMIN_USERNAME,
+                "SHARELINE_ADMIN_PASSWORD": SUITE_ADMIN_PASSWORD,
+                "SHARELINE_ADMIN_TOKEN_SECRET": SUITE_ADMIN_TOKEN_SECRET,
                 "SHARELINE_LOG_JSON": "true",
                 "SHARELINE_PUBLIC_BASE_URL": self.gateway,
                 "SHARELINE_EXTENSIONS_URL": self.url("extensions"),
@@ -133,6 +144,15 @@ class Suite:
 
     def service_token(self, audience: str, issuer: str = "gateway", **claims: str) -> str:
         return issue(SECRET, issuer=issuer, audience=audience, **claims)  # type: ignore[arg-type]
+
+    def admin_client(
+        self,
+        username: str = SUITE_ADMIN_USERNAME,
+        password: str = SUITE_ADMIN_PASSWORD,
+        **kwargs: object,
+    ) -> httpx.Client:
+        """An httpx.Client on the gateway that logs in and sends a bearer token."""
+        return admin_client(self.gateway, username, password, **kwargs)
 
     def logs(self) -> str:
         return "\n".join(
