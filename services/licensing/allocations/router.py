@@ -1,0 +1,253 @@
+"""Allocation routes: the internal reserve/confirm/release/inventory API and the public views."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import Header, Path, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from services.common.deps import SessionDep
+from services.common.errors import Forbidden, problem_responses
+from services.common.service_app import protected_router
+from services.common.service_tokens import CallerDep
+from services.licensing.allocations import idempotency
+from services.licensing.allocations.models import CONFIRMED, RESERVED, LicAllocation
+from services.licensing.allocations.reconcile import (
+    release_expired,
+    release_orphans,
+    store_inventory,
+)
+from services.licensing.allocations.schemas import (
+    AllocationPage,
+    InventoryIn,
+    PoolHolders,
+    PoolName,
+    ReconcileReport,
+    ReleasedOut,
+    ReservationOut,
+)
+from services.licensing.allocations.service import Request, confirm, release, reserve
+from services.licensing.client import POOLS
+from services.licensing.clock import NowDep, from_db
+from services.licensing.deps import LimitQuery, OffsetQuery, SettingsDep
+from services.licensing.system import record_time_seen
+
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=idempotency.MAX_KEY_LENGTH,
+        description="Same key and body → the same answer; same key, other body → 422",
+    ),
+]
+OptionalIdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=idempotency.MAX_KEY_LENGTH),
+]
+
+internal = protected_router()
+public = protected_router()
+
+
+@internal.post(
+    "/internal/v1/reservations",
+    status_code=201,
+    response_model=ReservationOut,
+    summary="Reserve units for holders (all or nothing)",
+    responses=problem_responses(409, 422, 503),
+    tags=["internal"],
+)
+def reserve_units(
+    body: PoolHolders,
+    key: IdempotencyKey,
+    session: SessionDep,
+    caller: CallerDep,
+    now: NowDep,
+    settings: SettingsDep,
+) -> JSONResponse:
+    request = Request(caller.service, caller.actor, now, settings)
+    return _idempotent(
+        session,
+        operation="reserve",
+        key=key,
+        payload=body.model_dump(),
+        now=now,
+        status_code=201,
+        work=lambda: reserve(session, request, body.pool, body.holders),
+    )
+
+
+@internal.post(
+    "/internal/v1/reservations/{reservation_id}/confirm",
+    response_model=ReservationOut,
+    summary="Confirm a reservation (idempotent)",
+    responses=problem_responses(404, 409, 422, 503),
+    tags=["internal"],
+)
+def confirm_reservation(
+    reservation_id: Annotated[str, Path(max_length=64)],
+    session: SessionDep,
+    caller: CallerDep,
+    now: NowDep,
+    settings: SettingsDep,
+    key: OptionalIdempotencyKey = None,
+) -> JSONResponse:
+    request = Request(caller.service, caller.actor, now, settings)
+    return _idempotent(
+        session,
+        operation="confirm",
+        key=key,
+        payload={"reservation_id": reservation_id},
+        now=now,
+        status_code=200,
+        work=lambda: confirm(session, request, reservation_id),
+    )
+
+
+@internal.post(
+    "/internal/v1/releases",
+    response_model=ReleasedOut,
+    summary="Release the units holders hold (not holding is not an error)",
+    responses=problem_responses(422, 503),
+    tags=["internal"],
+)
+def release_units(
+    body: PoolHolders,
+    session: SessionDep,
+    caller: CallerDep,
+    now: NowDep,
+    settings: SettingsDep,
+    key: OptionalIdempotencyKey = None,
+) -> JSONResponse:
+    request = Request(caller.service, caller.actor, now, settings)
+    return _idempotent(
+        session,
+        operation="release",
+        key=key,
+        payload=body.model_dump(),
+        now=now,
+        status_code=200,
+        work=lambda: {"released": release(session, request, body.pool, body.holders)},
+    )
+
+
+@internal.put(
+    "/internal/v1/inventory/{owner}",
+    status_code=204,
+    summary="Report the owner service's complete list of holders per pool",
+    responses=problem_responses(403, 422, 503),
+    tags=["internal"],
+)
+def report_inventory(
+    owner: Annotated[str, Path(max_length=32)],
+    body: InventoryIn,
+    session: SessionDep,
+    caller: CallerDep,
+    now: NowDep,
+) -> None:
+    if owner != caller.service:
+        raise Forbidden(f"the {caller.service} service may report only its own inventory")
+    store_inventory(session, owner=owner, holders=body.holders, taken_at=body.taken_at, now=now)
+
+
+@public.get(
+    "/api/v1/license/allocations",
+    response_model=AllocationPage,
+    summary="Units in use (or all, with state=all), newest first",
+    responses=problem_responses(401, 422),
+    tags=["license"],
+)
+def list_allocations(
+    session: SessionDep,
+    limit: LimitQuery = 50,
+    offset: OffsetQuery = 0,
+    pool: PoolName | None = None,
+    holder: Annotated[str | None, Query(max_length=80)] = None,
+    state: Annotated[str, Query(pattern="^(active|reserved|confirmed|all)$")] = "active",
+) -> dict[str, Any]:
+    filters: list[Any] = []
+    if pool:
+        filters.append(LicAllocation.pool == pool)
+    if holder:
+        filters.append(LicAllocation.holder == holder)
+    if state == "active":
+        filters.append(col(LicAllocation.active).is_(True))
+    elif state in (RESERVED, CONFIRMED):
+        filters.extend([LicAllocation.state == state, col(LicAllocation.active).is_(True)])
+    rows = session.exec(
+        select(LicAllocation)
+        .where(*filters)
+        .order_by(col(LicAllocation.id).desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    total = session.exec(select(func.count()).select_from(LicAllocation).where(*filters)).one()
+    return {
+        "items": [_allocation(row) for row in rows],
+        "total": int(total),
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+@public.post(
+    "/api/v1/license/reconcile",
+    response_model=ReconcileReport,
+    summary="Release expired reservations and allocations owners no longer have",
+    responses=problem_responses(401, 503),
+    tags=["license"],
+)
+def reconcile_now(
+    session: SessionDep, caller: CallerDep, now: NowDep, settings: SettingsDep
+) -> dict[str, Any]:
+    record_time_seen(session, now)
+    expired = release_expired(session, now=now, actor=caller.actor)
+    orphans = release_orphans(
+        session,
+        now=now,
+        margin=timedelta(seconds=settings.license_inventory_margin_seconds),
+        actor=caller.actor,
+    )
+    released = dict.fromkeys(POOLS, 0)
+    for entry in expired:
+        released[entry["pool"]] += len(entry["holders"])
+    for orphan in orphans:
+        released[orphan["pool"]] += 1
+    return {"expired_reservations": expired, "orphans": orphans, "released": released}
+
+
+def _idempotent(
+    session: Session,
+    *,
+    operation: str,
+    key: str | None,
+    payload: Any,
+    now: Any,
+    status_code: int,
+    work: Any,
+) -> JSONResponse:
+    if key is not None:
+        replay = idempotency.claim(session, operation=operation, key=key, payload=payload, now=now)
+        if replay is not None:
+            return JSONResponse(replay.body, status_code=replay.status_code)
+    body = work()
+    if key is not None:
+        idempotency.store(session, operation=operation, key=key, status_code=status_code, body=body)
+    return JSONResponse(body, status_code=status_code)
+
+
+def _allocation(row: LicAllocation) -> dict[str, Any]:
+    return {
+        "pool": row.pool,
+        "holder": row.holder,
+        "state": row.state,
+        "owner": row.owner,
+        "reservation_id": row.reservation_id,
+        "created_at": from_db(row.created_at).isoformat(),
+        "confirmed_at": None if row.confirmed_at is None else from_db(row.confirmed_at).isoformat(),
+    }

@@ -1,0 +1,232 @@
+"""Reserve → confirm → release, counted in the pool row in the same transaction.
+
+Each operation first locks its pool row, so everything it reads about that pool's
+allocations is current and no other replica changes it before commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from services.licensing.allocations.models import (
+    CONFIRMED,
+    EXPIRED,
+    RELEASED,
+    RESERVED,
+    LicAllocation,
+    LicReservation,
+)
+from services.licensing.audit.service import record
+from services.licensing.client import PoolExhausted, ReservationExpired, ReservationNotFound
+from services.licensing.clock import from_db, to_db
+from services.licensing.keys.service import license_state
+from services.licensing.pools.service import give_back, lock_pool, take
+from services.licensing.settings import Settings
+
+
+@dataclass(frozen=True)
+class Request:
+    """Who asks, and when: the calling service owns what it allocates."""
+
+    owner: str
+    actor: str
+    now: datetime
+    settings: Settings
+
+
+def reserve(session: Session, req: Request, pool: str, holders: list[str]) -> dict[str, Any]:
+    """Hold units for `holders` (all or nothing) until confirmed or expired."""
+    license_state(session, req.settings, req.now).check_may_allocate()
+    pool_row = lock_pool(session, pool)
+    held = active_allocations(session, pool, holders)
+    missing = [h for h in holders if h not in held]
+    take(session, pool_row, len(missing))
+    lifetime = timedelta(seconds=req.settings.license_reservation_lifetime_seconds)
+    reservation = LicReservation(
+        id=uuid.uuid4().hex,
+        pool=pool,
+        owner=req.owner,
+        state=RESERVED,
+        created_at=to_db(req.now),
+        expires_at=to_db(req.now + lifetime),
+    )
+    session.add(reservation)
+    for allocation in held.values():
+        # A unit reserved earlier and never confirmed (a retry after a lost answer)
+        # moves into this reservation instead of being counted twice.
+        if allocation.state == RESERVED:
+            allocation.reservation_id = reservation.id
+            allocation.owner = req.owner
+            session.add(allocation)
+    _add_allocations(session, req, reservation, missing)
+    record(
+        session,
+        at=req.now,
+        actor=req.actor,
+        action="reserved",
+        pool=pool,
+        summary=f"reserved {len(missing)} new {pool} unit(s) for {', '.join(holders)}",
+        reservation_id=reservation.id,
+        holders=holders,
+        new=len(missing),
+        owner=req.owner,
+    )
+    return reservation_body(reservation, holders)
+
+
+def confirm(session: Session, req: Request, reservation_id: str) -> dict[str, Any]:
+    """Make a reservation permanent; an expired one takes its units again if it can."""
+    found = session.get(LicReservation, reservation_id)
+    if found is None:
+        raise ReservationNotFound(f"reservation {reservation_id[:64]} does not exist")
+    lock_pool(session, found.pool)
+    session.refresh(found)
+    holders = _holders_of(session, found.id)
+    if found.state == CONFIRMED:
+        return reservation_body(found, holders)
+    if found.state == EXPIRED:
+        _take_again(session, req, found, holders)
+    for allocation in session.exec(
+        select(LicAllocation).where(
+            LicAllocation.reservation_id == found.id,
+            LicAllocation.state == RESERVED,
+            col(LicAllocation.active).is_(True),
+        )
+    ).all():
+        allocation.state = CONFIRMED
+        allocation.confirmed_at = to_db(req.now)
+        session.add(allocation)
+    found.state = CONFIRMED
+    found.confirmed_at = to_db(req.now)
+    session.add(found)
+    record(
+        session,
+        at=req.now,
+        actor=req.actor,
+        action="confirmed",
+        pool=found.pool,
+        summary=f"confirmed {found.pool} for {', '.join(holders)}",
+        reservation_id=found.id,
+        holders=holders,
+    )
+    return reservation_body(found, holders)
+
+
+def release(session: Session, req: Request, pool: str, holders: list[str]) -> int:
+    """Give back the units `holders` hold in `pool`; not holding one is not an error."""
+    lock_pool(session, pool)
+    held = active_allocations(session, pool, holders)
+    deactivate(session, held.values(), state=RELEASED, reason="released", now=req.now)
+    if held:
+        record(
+            session,
+            at=req.now,
+            actor=req.actor,
+            action="released",
+            pool=pool,
+            summary=f"released {len(held)} {pool} unit(s): {', '.join(sorted(held))}",
+            holders=sorted(held),
+        )
+    return len(held)
+
+
+def active_allocations(
+    session: Session, pool: str, holders: Iterable[str]
+) -> dict[str, LicAllocation]:
+    wanted = list(holders)
+    if not wanted:
+        return {}
+    rows = session.exec(
+        select(LicAllocation).where(
+            LicAllocation.pool == pool,
+            col(LicAllocation.holder).in_(wanted),
+            col(LicAllocation.active).is_(True),
+        )
+    ).all()
+    return {row.holder: row for row in rows}
+
+
+def deactivate(
+    session: Session, rows: Iterable[LicAllocation], *, state: str, reason: str, now: datetime
+) -> int:
+    """Stop counting `rows` (the caller holds their pool's lock) and give their units back."""
+    by_pool: dict[str, int] = {}
+    for row in rows:
+        row.active = False
+        row.state = state
+        row.released_at = to_db(now)
+        row.release_reason = reason
+        session.add(row)
+        by_pool[row.pool] = by_pool.get(row.pool, 0) + 1
+    session.flush()
+    for pool, count in by_pool.items():
+        give_back(session, pool, count)
+    return sum(by_pool.values())
+
+
+def reservation_body(reservation: LicReservation, holders: list[str]) -> dict[str, Any]:
+    return {
+        "id": reservation.id,
+        "pool": reservation.pool,
+        "holders": holders,
+        "state": reservation.state,
+        "expires_at": from_db(reservation.expires_at).isoformat(),
+    }
+
+
+def _add_allocations(
+    session: Session, req: Request, reservation: LicReservation, holders: list[str]
+) -> None:
+    for holder in holders:
+        session.add(
+            LicAllocation(
+                pool=reservation.pool,
+                holder=holder,
+                owner=req.owner,
+                reservation_id=reservation.id,
+                state=RESERVED,
+                active=True,
+                created_at=to_db(req.now),
+            )
+        )
+    session.flush()
+
+
+def _holders_of(session: Session, reservation_id: str) -> list[str]:
+    rows = session.exec(
+        select(LicAllocation.holder)
+        .where(LicAllocation.reservation_id == reservation_id)
+        .order_by(col(LicAllocation.id))
+    ).all()
+    return list(dict.fromkeys(rows))
+
+
+def _take_again(
+    session: Session, req: Request, reservation: LicReservation, holders: list[str]
+) -> None:
+    license_state(session, req.settings, req.now).check_may_allocate()
+    pool_row = lock_pool(session, reservation.pool)
+    held = active_allocations(session, reservation.pool, holders)
+    missing = [h for h in holders if h not in held]
+    try:
+        take(session, pool_row, len(missing))
+    except PoolExhausted as exc:
+        raise ReservationExpired(
+            f"reservation {reservation.id} expired and its units were taken meanwhile: "
+            f"{exc.detail}",
+            pool=exc.pool,
+            capacity=exc.capacity,
+            used=exc.used,
+            requested=exc.requested,
+        ) from exc
+    for allocation in held.values():
+        if allocation.state == RESERVED:
+            allocation.reservation_id = reservation.id
+            session.add(allocation)
+    _add_allocations(session, req, reservation, missing)

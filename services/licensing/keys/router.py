@@ -1,0 +1,70 @@
+"""`/api/v1/license`: read the status, install a key, read the history of keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+
+from services.common.deps import SessionDep
+from services.common.errors import problem_responses
+from services.common.service_app import protected_router
+from services.common.service_tokens import CallerDep
+from services.licensing.clock import NowDep
+from services.licensing.deps import LimitQuery, OffsetQuery, SettingsDep
+from services.licensing.keys.schemas import HistoryPage, InstallKey, LicenseStatus
+from services.licensing.keys.service import history, install
+from services.licensing.keys.status import license_status
+
+router = protected_router()
+
+
+@router.get(
+    "/api/v1/license",
+    response_model=LicenseStatus,
+    summary="System id, license in force, pool usage and warnings",
+    responses=problem_responses(401),
+    tags=["license"],
+)
+def read_license(session: SessionDep, now: NowDep, settings: SettingsDep) -> dict[str, Any]:
+    return license_status(session, settings, now)
+
+
+@router.put(
+    "/api/v1/license",
+    response_model=LicenseStatus,
+    summary="Install a license key; a refused key leaves the one in force",
+    responses=problem_responses(401, 422, 503),
+    tags=["license"],
+)
+def install_license(
+    body: InstallKey,
+    request: Request,
+    session: SessionDep,
+    caller: CallerDep,
+    now: NowDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    install(
+        session,
+        token=body.key.strip(),
+        trusted=request.app.state.trusted_keys,
+        settings=settings,
+        now=now,
+        actor=caller.actor,
+    )
+    return license_status(session, settings, now)
+
+
+@router.get(
+    "/api/v1/license/history",
+    response_model=HistoryPage,
+    summary="Every key ever installed, newest first",
+    responses=problem_responses(401, 422),
+    tags=["license"],
+)
+def license_history(
+    session: SessionDep, limit: LimitQuery = 50, offset: OffsetQuery = 0
+) -> dict[str, Any]:
+    items, total = history(session, limit=limit, offset=offset)
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
