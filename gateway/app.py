@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from gateway import openapi_merge
 from gateway.auth.deps import CurrentPrincipal
+from gateway.auth.passwords import use_hasher
 from gateway.auth.router import auth_router
 from gateway.auth.tokens import AdminTokens
 from gateway.body_guard import BodyGuard
@@ -98,6 +99,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        use_hasher(
+            settings.password_hash_time_cost,
+            settings.password_hash_memory_kib,
+            settings.password_hash_parallelism,
+        )
         engine = open_database(app, settings.database_url, "gw")
         ensure_first_admin(engine, settings)
         app.state.admin_tokens = _admin_tokens(settings)

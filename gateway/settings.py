@@ -28,6 +28,11 @@ class Settings(CommonSettings):
     admin_token_issuer: str = "shareline-gateway"  # noqa: S105
     admin_token_audience: str = "shareline-api"  # noqa: S105
 
+    # Argon2id cost; lowering it weakens stored hashes, raising it slows every login.
+    password_hash_time_cost: int = 3
+    password_hash_memory_kib: int = 65536
+    password_hash_parallelism: int = 4
+
     login_max_failures: int = 5
     login_failure_window_seconds: int = 900
     login_lockout_seconds: int = 900
