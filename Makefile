@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench migrate test-asterisk clean
+.PHONY: run test lint bench migrate migration migrate-check settings-doc deploy-check test-asterisk clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
@@ -22,6 +22,28 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make migrate: bring every service's database to the newest schema (reads the services' settings)
+migrate: $(STAMP)
+	$(BIN)/python -m deploy.migrate upgrade
+
+## make migrate-check: exit 1 when a service's database is behind
+migrate-check: $(STAMP)
+	$(BIN)/python -m deploy.migrate check
+
+## make migration SERVICE=extensions MESSAGE="add queues": autogenerate a revision from the models
+migration: $(STAMP)
+	@test -n "$(SERVICE)" || { echo 'usage: make migration SERVICE=<extensions|licensing|aps|gateway> MESSAGE="..."'; exit 2; }
+	$(BIN)/python -m deploy.migrate revision --service "$(SERVICE)" --message "$(or $(MESSAGE),schema change)"
+
+## make settings-doc: regenerate the settings table in docs/operations.md
+settings-doc: $(STAMP)
+	$(BIN)/python -m deploy.settings_table --write docs/operations.md
+
+## make deploy-check: lint and validate the Compose file and the Kubernetes manifests offline
+deploy-check: $(STAMP)
+	$(BIN)/yamllint -c deploy/.yamllint deploy/compose.yaml deploy/k8s
+	$(BIN)/python -m pytest -q tests/deploy
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
