@@ -1,0 +1,130 @@
+"""`/internal/v1/telephony/...`: what APS needs from the committed telephony state.
+
+Only services call these (service token required; the gateway never forwards them).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from services.common.deps import SessionDep
+from services.common.errors import problem_responses
+from services.common.service_app import protected_router
+from services.extensions.asterisk.ami import AmiError
+from services.extensions.context import LinkDep, SettingsDep
+from services.extensions.telephony.commits import committed_state
+
+log = logging.getLogger("shareline.extensions.internal")
+
+router = protected_router()
+TAG = ["internal"]
+Endpoint = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,8}(_[0-9]{1,2})?$")]
+
+
+class EndpointsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    endpoints: list[Endpoint] = Field(max_length=5000, examples=[["100", "100_2"]])
+
+
+class NotifyBody(EndpointsBody):
+    event: Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,31}$")] = Field(
+        examples=["check-sync"]
+    )
+
+
+class ContactOut(BaseModel):
+    status: Literal["registered", "unregistered", "unknown"]
+    user_agent: str | None
+    uri: str | None
+
+
+class ContactsOut(BaseModel):
+    contacts: dict[str, ContactOut]
+
+
+class NotifyOut(BaseModel):
+    results: dict[str, Literal["sent", "not-registered", "unknown-endpoint", "skipped"]]
+
+
+@router.get(
+    "/internal/v1/telephony/committed",
+    tags=TAG,
+    summary="The state of the latest successfully deployed telephony commit (with passwords)",
+    responses=problem_responses(401),
+)
+def committed(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+    revision, state = committed_state(session)
+    return {
+        "revision": revision.rev if revision else None,
+        "content_hash": revision.content_hash if revision else None,
+        "committed_at": revision.committed_at.isoformat() if revision else None,
+        "sip": {"host": settings.sip_host, "port": settings.sip_port,
+                "transport": settings.sip_transport},
+        "extensions": [
+            {
+                "number": e["number"],
+                "name": e["name"],
+                "full_name": e["full_name"],
+                "email": e["email"],
+                "password": e["password"],
+                "slots": e["slots"],
+            }
+            for e in (state or {"extensions": []})["extensions"]
+        ],
+    }
+
+
+@router.post(
+    "/internal/v1/telephony/contacts",
+    tags=TAG,
+    response_model=ContactsOut,
+    summary="Registration of endpoints (`unknown` without a reachable AMI)",
+    responses=problem_responses(401, 422),
+)
+def contacts(body: EndpointsBody, link: LinkDep) -> ContactsOut:
+    views = link.contacts(sorted(set(body.endpoints)))
+    return ContactsOut(
+        contacts={
+            e: ContactOut(status=v.status, user_agent=v.user_agent, uri=v.uri)
+            for e, v in views.items()
+        }
+    )
+
+
+@router.post(
+    "/internal/v1/telephony/notify",
+    tags=TAG,
+    response_model=NotifyOut,
+    summary="Send a SIP NOTIFY (e.g. check-sync) to endpoints with a registered contact",
+    responses=problem_responses(401, 422),
+)
+def notify(body: NotifyBody, session: SessionDep, link: LinkDep) -> NotifyOut:
+    _revision, state = committed_state(session)
+    extensions = (state or {"extensions": []})["extensions"]
+    known = {s["auth_name"] for e in extensions for s in e["slots"]}
+    wanted = sorted(set(body.endpoints))
+    results: dict[str, Any] = {e: "unknown-endpoint" for e in wanted if e not in known}
+    reachable = [e for e in wanted if e in known]
+    if not link.enabled:
+        return NotifyOut(results={**results, **dict.fromkeys(reachable, "skipped")})
+    views = link.contacts(reachable)
+    for endpoint in reachable:
+        results[endpoint] = _notify_one(link, endpoint, views[endpoint].status, body.event)
+    return NotifyOut(results=results)
+
+
+def _notify_one(link: Any, endpoint: str, status: str, event: str) -> str:
+    # Asterisk answers success to PJSIPNotify even without a contact: check first.
+    if status == "unknown":
+        return "skipped"
+    if status != "registered":
+        return "not-registered"
+    try:
+        link.notify(endpoint, event)
+    except AmiError as exc:
+        log.warning("PJSIPNotify to %s failed: %s", endpoint, exc)
+        return "skipped"
+    return "sent"
