@@ -36,7 +36,8 @@ def test_gateway_reports_each_service_ready(suite: Suite) -> None:
 
 
 def test_request_id_passes_through_the_gateway(suite: Suite) -> None:
-    response = httpx.get(suite.gateway + "/api/v1/aps/nothing", headers={"X-Request-ID": "trace-42"})
+    with suite.admin_client() as admin:
+        response = admin.get("/api/v1/aps/nothing", headers={"X-Request-ID": "trace-42"})
     assert response.headers["x-request-id"] == "trace-42"
     assert "trace-42" in suite.log_path("aps").read_text()
 
@@ -46,7 +47,8 @@ def test_stopped_service_gives_503_problem_naming_it(tmp_path) -> None:
     own.start_all()
     try:
         own.stop("licensing")
-        response = httpx.get(own.gateway + "/api/v1/license")
+        with own.admin_client() as admin:
+            response = admin.get("/api/v1/license")
         assert response.status_code == 503
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["service"] == "licensing"
