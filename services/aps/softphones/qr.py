@@ -1,0 +1,48 @@
+"""The QR code of a provisioning link, as PNG or SVG, chosen by the Accept header."""
+
+from __future__ import annotations
+
+import io
+
+import qrcode
+import qrcode.image.svg
+from qrcode.image.pil import PilImage
+
+from services.aps.softphones.negotiation import negotiate
+
+PNG = "image/png"
+SVG = "image/svg+xml"
+
+
+def provisioning_url(public_base_url: str, token: str) -> str:
+    """All a QR code ever carries: the one-time link, never a password."""
+    return f"{public_base_url.rstrip('/')}/provision/softphone/{token}"
+
+
+def _code(data: str) -> qrcode.QRCode:  # type: ignore[type-arg]
+    # Level M survives a smudged screen or print; border 4 is the standard quiet zone.
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=4)
+    code.add_data(data)
+    code.make(fit=True)
+    return code
+
+
+def render_png(data: str) -> bytes:
+    buffer = io.BytesIO()
+    _code(data).make_image(image_factory=PilImage).save(buffer)
+    return buffer.getvalue()
+
+
+def render_svg(data: str) -> bytes:
+    buffer = io.BytesIO()
+    _code(data).make_image(image_factory=qrcode.image.svg.SvgPathImage).save(buffer)
+    return buffer.getvalue()
+
+
+def render(data: str, media_type: str) -> bytes:
+    return render_svg(data) if media_type == SVG else render_png(data)
+
+
+def choose_media_type(accept: str | None) -> str:
+    """PNG unless the client prefers SVG; 406 when it accepts neither."""
+    return negotiate(accept, {PNG: PNG, SVG: SVG}, PNG)

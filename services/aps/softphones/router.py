@@ -1,0 +1,191 @@
+"""Routes: the administrator's QR endpoints and the app-facing one-time link.
+
+    POST   /api/v1/aps/devices/{id}/qr        new link, answered as a PNG or SVG QR code
+    POST   /api/v1/aps/devices/{id}/qr/send   new link, e-mailed to the extension's identity
+    GET    /api/v1/aps/devices/{id}/qr        outstanding link (until when), last redemption
+    DELETE /api/v1/aps/devices/{id}/qr        withdraw the outstanding link
+    GET    /provision/softphone/{token}       a page for browsers and link previews (not
+                                              consuming); with X-Linphone-Provisioning the
+                                              Linphone XML, consuming the link
+    POST   /provision/softphone/{token}       redeem: JSON or Linphone XML (Accept/?format=)
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
+from starlette.responses import Response
+
+from services.aps.softphones import qr, service
+from services.aps.softphones.negotiation import negotiate
+from services.aps.softphones.page import PAGE_HEADERS, landing_page
+from services.aps.softphones.runtime import Softphones
+from services.aps.softphones.status import QrStatus
+from services.common.errors import problem_responses
+from services.common.service_app import protected_router
+from services.common.service_tokens import Caller, CallerDep
+
+LINPHONE_HEADER = "X-Linphone-Provisioning"
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+Flavour = Literal["json", "linphone"]
+
+
+class SentLinkPublic(BaseModel):
+    """Where the link went and until when it works (the link itself is never shown)."""
+
+    device_id: str
+    sent_to: str
+    expires_at: str
+
+
+def _runtime(request: Request) -> Softphones:
+    runtime: Softphones = request.app.state.softphones
+    return runtime
+
+
+def _client_address(request: Request, caller: Caller) -> str | None:
+    # The gateway alone sets X-Forwarded-For (it strips the client's); trust it only then.
+    forwarded = request.headers.get("x-forwarded-for")
+    if caller.service == "gateway" and forwarded:
+        return forwarded.split(",")[0].strip()[:64]
+    return request.client.host if request.client else None
+
+
+def admin_router() -> APIRouter:
+    router = protected_router()
+    base = "/api/v1/aps/devices/{device_id}/qr"
+
+    @router.post(
+        base,
+        tags=["softphones"],
+        summary="Issue a one-time provisioning link as a QR code (PNG or SVG by Accept)",
+        response_class=Response,
+        responses={
+            200: {"content": {qr.PNG: {}, qr.SVG: {}},
+                  "description": "The QR code of the link; earlier links stop working"},
+            **problem_responses(404, 406, 409),
+        },
+    )
+    def issue_qr(
+        device_id: str, request: Request, caller: CallerDep,
+        accept: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        media_type = qr.choose_media_type(accept)
+        runtime = _runtime(request)
+        issued = service.issue_link(
+            request.app.state.engine, runtime, device_id, actor=caller.actor
+        )
+        url = qr.provisioning_url(runtime.public_base_url, issued.token)
+        headers = {**NO_STORE, "X-QR-Expires-At": issued.expires_at.isoformat()}
+        return Response(qr.render(url, media_type), media_type=media_type, headers=headers)
+
+    @router.post(
+        base + "/send",
+        tags=["softphones"],
+        summary="Issue a one-time link and e-mail its QR code to the extension's identity",
+        responses=problem_responses(404, 409, 502, 503),
+    )
+    def send_qr(device_id: str, request: Request, caller: CallerDep) -> SentLinkPublic:
+        sent = service.send_link(
+            request.app.state.engine, _runtime(request), device_id, actor=caller.actor
+        )
+        return SentLinkPublic(
+            device_id=sent.device_id, sent_to=sent.sent_to, expires_at=sent.expires_at.isoformat()
+        )
+
+    @router.get(
+        base,
+        tags=["softphones"],
+        summary="A softphone's outstanding link (until when) and its last redemption",
+        responses=problem_responses(404, 409),
+    )
+    def qr_status(device_id: str, request: Request) -> QrStatus:
+        return service.link_status(request.app.state.engine, _runtime(request), device_id)
+
+    @router.delete(
+        base,
+        tags=["softphones"],
+        status_code=204,
+        summary="Withdraw the softphone's outstanding link",
+        responses=problem_responses(404, 409),
+    )
+    def withdraw_qr(device_id: str, request: Request) -> Response:
+        service.withdraw_links(request.app.state.engine, _runtime(request), device_id)
+        return Response(status_code=204)
+
+    return router
+
+
+def provisioning_router() -> APIRouter:
+    router = protected_router()
+    path = "/provision/softphone/{token}"
+
+    @router.api_route(
+        path,
+        methods=["GET", "HEAD"],
+        tags=["provisioning"],
+        summary="The one-time link: a page for browsers; the account for Linphone",
+        response_class=HTMLResponse,
+        responses={
+            200: {"content": {"text/html": {}, "application/xml": {}, "application/json": {}}},
+            **problem_responses(404, 406, 409),
+        },
+    )
+    async def open_link(
+        token: str, request: Request, caller: CallerDep,
+        format: Annotated[Flavour | None, Query()] = None,
+        linphone: Annotated[str | None, Header(alias=LINPHONE_HEADER)] = None,
+        user_agent: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        runtime, engine = _runtime(request), request.app.state.engine
+        if linphone is None or request.method == "HEAD":
+            expires = await run_in_threadpool(service.check_link, engine, runtime, token)
+            body = "" if request.method == "HEAD" else landing_page(expires)
+            return HTMLResponse(body, headers=PAGE_HEADERS)
+        flavour = format or service.LINPHONE
+        return await _redeem(request, caller, token, flavour, user_agent)
+
+    @router.post(
+        path,
+        tags=["provisioning"],
+        summary="Redeem the one-time link: the account document, exactly once",
+        response_class=Response,
+        responses={
+            200: {"content": {"application/json": {}, "application/xml": {}}},
+            **problem_responses(404, 406, 409),
+        },
+    )
+    async def redeem(
+        token: str, request: Request, caller: CallerDep,
+        format: Annotated[Flavour | None, Query()] = None,
+        accept: Annotated[str | None, Header()] = None,
+        user_agent: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        flavour = format or negotiate(
+            accept,
+            {"application/json": service.JSON, "application/xml": service.LINPHONE,
+             "text/xml": service.LINPHONE},
+            service.JSON,
+        )
+        return await _redeem(request, caller, token, flavour, user_agent)
+
+    return router
+
+
+async def _redeem(
+    request: Request, caller: Caller, token: str, flavour: str, user_agent: str | None
+) -> Response:
+    body = await run_in_threadpool(
+        service.redeem_link,
+        request.app.state.engine,
+        _runtime(request),
+        token,
+        flavour=flavour,
+        user_agent=user_agent,
+        address=_client_address(request, caller),
+    )
+    return Response(body, media_type=service.MEDIA_TYPES[flavour], headers=NO_STORE)

@@ -1,0 +1,55 @@
+"""What the softphone routes share in one APS process: settings, clients and the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from services.aps.softphones.settings import SoftphoneSettings
+from services.common.service_app import minter_for
+from services.common.settings import CommonSettings
+from services.extensions.client import ExtensionsClient
+from services.licensing.client import LicensingClient
+
+SERVICE = "aps"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Softphones:
+    """Built at start-up (`start`), closed at shutdown; tests may swap the clock."""
+
+    settings: SoftphoneSettings
+    public_base_url: str
+    extensions: ExtensionsClient
+    licensing: LicensingClient
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    @classmethod
+    def start(
+        cls, settings: CommonSettings, softphone_settings: SoftphoneSettings | None = None
+    ) -> Softphones:
+        timeout = settings.upstream_timeout_seconds
+        return cls(
+            settings=softphone_settings or SoftphoneSettings(),
+            public_base_url=settings.public_base_url,
+            extensions=ExtensionsClient(
+                settings.extensions_url, minter_for(settings, SERVICE, "extensions"),
+                timeout=timeout,
+            ),
+            licensing=LicensingClient(
+                settings.licensing_url, minter_for(settings, SERVICE, "licensing"),
+                timeout=timeout,
+            ),
+        )
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def close(self) -> None:
+        self.extensions.close()
+        self.licensing.close()
