@@ -27,6 +27,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.common.logs import loggable_path
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:shareline:problem:"
 
@@ -188,7 +190,7 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_unhandled(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.exception("unhandled error on %s %s", request.method, loggable_path(request.url.path))
     return problem_response(ProblemError("an unexpected error occurred").to_problem())
 
 

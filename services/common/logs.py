@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import json
 import logging
 import sys
@@ -10,6 +11,9 @@ import time
 from typing import Any
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+# Paths whose last segment is a bearer secret: a softphone's one-time provisioning link.
+SECRET_PATH_PREFIXES = ("/provision/softphone/",)
 
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -57,3 +61,12 @@ def configure_logging(service: str, level: str = "INFO", json_lines: bool = True
         logging.getLogger(name).propagate = True
     # Our own access log line replaces uvicorn's, so it carries the request id.
     logging.getLogger("uvicorn.access").disabled = True
+
+
+def loggable_path(path: str) -> str:
+    """The path as a log may carry it: a secret segment becomes a short SHA-256 prefix."""
+    for prefix in SECRET_PATH_PREFIXES:
+        if path.startswith(prefix) and len(path) > len(prefix):
+            secret = path[len(prefix) :].encode("utf-8", "replace")
+            return f"{prefix}sha256:{hashlib.sha256(secret).hexdigest()[:12]}"
+    return path

@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.common.logs import request_id_var
+from services.common.logs import loggable_path, request_id_var
 
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -56,14 +56,15 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             if scope["path"] not in self.quiet_paths:
+                path = loggable_path(scope["path"])
                 access_log.info(
                     "%s %s %s",
                     scope["method"],
-                    scope["path"],
+                    path,
                     status["code"],
                     extra={
                         "method": scope["method"],
-                        "path": scope["path"],
+                        "path": path,
                         "status": status["code"],
                         "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                     },
