@@ -1,0 +1,108 @@
+"""The in-memory index the phone-facing path serves from.
+
+It holds the latest snapshot's files by lowercase name, and each rendered device's
+credential hash and enrolment, so a request costs dictionary lookups and no database
+work. `refresh` brings it up to the newest revision incrementally: files that opened
+or closed since the revision it holds. A background task calls it every second (so a
+replica sees another replica's commit), and a local commit calls it at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, or_
+from sqlmodel import Session, col, select
+
+from services.aps.devices.models import Device
+from services.aps.snapshots.models import ApsState, SnapshotFile
+from services.common.db import READ, unit_of_work
+
+log = logging.getLogger("shareline.aps.index")
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    name: str
+    content: bytes
+    content_type: str
+    etag: str
+    device_id: str | None
+
+
+@dataclass
+class DeviceAccess:
+    credential_hash: str
+    enrolled: bool
+
+
+@dataclass
+class ProvisioningIndex:
+    revision: int = 0
+    files: dict[str, FileEntry] = field(default_factory=dict)
+    devices: dict[str, DeviceAccess] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def refresh(self, engine: Engine) -> bool:
+        """Catch up with the newest snapshot; True when something changed."""
+        with self._lock, unit_of_work(engine, READ) as session:
+            latest = session.exec(
+                select(ApsState.latest_revision).where(ApsState.id == 1)
+            ).first() or 0
+            if latest == self.revision:
+                return False
+            self._apply(session, self.revision, latest)
+            log.info("provisioning index at snapshot %s (%s files)", latest, len(self.files))
+            self.revision = latest
+            return True
+
+    def _apply(self, session: Session, known: int, latest: int) -> None:
+        if latest < known:  # the database was reset under us: start over
+            self.files.clear()
+            self.devices.clear()
+            known = 0
+        if known == 0:
+            recent = col(SnapshotFile.last_revision).is_(None)
+        else:
+            recent = or_(
+                col(SnapshotFile.first_revision) > known,
+                col(SnapshotFile.last_revision).between(known, latest - 1),
+            )
+        rows = session.exec(
+            select(SnapshotFile).where(recent).order_by(col(SnapshotFile.id))
+        ).all()
+        touched: set[str] = set()
+        for row in rows:
+            current = row.first_revision <= latest and (
+                row.last_revision is None or row.last_revision >= latest
+            )
+            if row.device_id:
+                touched.add(row.device_id)
+            if current:
+                self.files[row.name] = FileEntry(
+                    row.name, row.content, row.content_type, row.etag, row.device_id
+                )
+            elif (entry := self.files.get(row.name)) is not None and entry.etag == row.etag and (
+                entry.device_id == row.device_id
+            ):
+                del self.files[row.name]
+        self._load_devices(session, touched)
+
+    def _load_devices(self, session: Session, device_ids: set[str]) -> None:
+        present = {e.device_id for e in self.files.values() if e.device_id in device_ids}
+        for gone in device_ids - present:
+            self.devices.pop(gone, None)
+        ids = sorted(present)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for device_id, credential_hash, enrolled_at in session.exec(
+                select(Device.id, Device.credential_hash, Device.enrolled_at).where(
+                    col(Device.id).in_(chunk)
+                )
+            ):
+                self.devices[device_id] = DeviceAccess(credential_hash, enrolled_at is not None)
+
+    def lookup(self, name: str) -> FileEntry | None:
+        return self.files.get(name)

@@ -1,0 +1,85 @@
+"""Jinja2 environments for phone files: strict, escaped for XML, validated for INI.
+
+Every value printed into a phone file passes `_checked` (Jinja's `finalize`): control
+characters (newline, carriage return, NUL, line/paragraph separators, bidi overrides)
+would start a new INI line or break XML, so they raise instead of being written. XML
+formats are autoescaped by Jinja; INI formats (Yealink) additionally refuse a value
+that starts a comment. A variable the template names but the context lacks is an
+error (`StrictUndefined`), never an empty string.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
+from markupsafe import Markup
+
+
+class UnsafeValue(ValueError):
+    """A value would change the structure of the file it is written into."""
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in text)
+
+
+def _checked_xml(value: Any) -> Any:
+    if isinstance(value, Markup):
+        return value
+    text = "" if value is None else str(value)
+    if _has_control(text):
+        raise UnsafeValue("a value holds a control character")
+    return value
+
+
+def _checked_ini(value: Any) -> Any:
+    text = "" if value is None else str(value)
+    if _has_control(text):
+        raise UnsafeValue("a value holds a control character")
+    if text.lstrip().startswith(("#", ";")):
+        raise UnsafeValue("a value would start a comment")
+    return value
+
+
+def make_environment(folder: Path, file_format: str) -> Environment:
+    xml = file_format == "xml"
+    env = Environment(
+        loader=FileSystemLoader(folder),
+        autoescape=xml,  # noqa: S701 - INI is not HTML; its values are validated instead
+        undefined=StrictUndefined,
+        finalize=_checked_xml if xml else _checked_ini,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        cache_size=-1,
+    )
+    return env
+
+
+class TemplateChooser:
+    """Picks a file's template: `<file>.j2` → `<kind>.<model>.j2` → `<kind>.j2`.
+
+    The names present are listed once, so choosing costs a few set lookups and the
+    compiled template comes from Jinja's cache.
+    """
+
+    def __init__(self, env: Environment) -> None:
+        self._env = env
+        self._names = frozenset(env.list_templates())
+        self._chosen: dict[tuple[str, str, str], Template] = {}
+
+    def choose(self, kind: str, model: str, filename: str) -> Template:
+        key = (kind, model, filename if f"{filename}.j2" in self._names else "")
+        template = self._chosen.get(key)
+        if template is None:
+            for name in (f"{filename}.j2", f"{kind}.{model.lower()}.j2", f"{kind}.j2"):
+                if name in self._names:
+                    template = self._env.get_template(name)
+                    break
+            else:
+                raise LookupError(f"no template for {kind} (model {model})")
+            self._chosen[key] = template
+        return template
