@@ -17,6 +17,7 @@ from __future__ import annotations
 import socket
 import socketserver
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -49,7 +50,16 @@ class AmiState:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def names(self) -> list[str]:
-        return [a.get("Action", "") for a in self.actions]
+        with self.lock:
+            return [a.get("Action", "") for a in self.actions]
+
+    def wait_for(self, action: str, timeout: float = 2.0) -> None:
+        """Wait until `action` has arrived (a client sends Logoff without awaiting it)."""
+        deadline = time.monotonic() + timeout
+        while action not in self.names():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{action} never arrived; got {self.names()}")
+            time.sleep(0.005)
 
 
 Packet = dict[str, str]

@@ -30,7 +30,9 @@ def _close(text: str, start: int, opener: str, closer: str) -> int:
 
 def split_args(data: str, sep: str = ",") -> list[str]:
     """Split on `sep` outside parentheses, as Asterisk's argument parser does."""
-    out, depth, current = [], 0, []
+    out: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in data:
         if char == "(":
             depth += 1

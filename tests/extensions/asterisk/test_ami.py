@@ -32,6 +32,7 @@ def ami() -> Iterator[FakeAmi]:
 
 def test_ping_logs_in_matches_action_ids_and_logs_off(ami: FakeAmi) -> None:
     AmiClient(ami.config()).ping()
+    ami.state.wait_for("Logoff")
     assert ami.state.names() == ["Login", "Ping", "Logoff"]
     ids = [a["ActionID"] for a in ami.state.actions]
     assert len(set(ids)) == 3
