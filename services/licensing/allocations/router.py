@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Header, Path, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy import func
+from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from services.common.deps import SessionDep
@@ -35,6 +36,7 @@ from services.licensing.client import POOLS
 from services.licensing.clock import NowDep, from_db
 from services.licensing.deps import LimitQuery, OffsetQuery, SettingsDep
 from services.licensing.system import record_time_seen
+from services.licensing.transaction import EngineDep, in_transaction
 
 IdempotencyKey = Annotated[
     str,
@@ -65,20 +67,20 @@ public = protected_router()
 def reserve_units(
     body: PoolHolders,
     key: IdempotencyKey,
-    session: SessionDep,
+    engine: EngineDep,
     caller: CallerDep,
     now: NowDep,
     settings: SettingsDep,
 ) -> JSONResponse:
     request = Request(caller.service, caller.actor, now, settings)
     return _idempotent(
-        session,
+        engine,
         operation="reserve",
         key=key,
         payload=body.model_dump(),
         now=now,
         status_code=201,
-        work=lambda: reserve(session, request, body.pool, body.holders),
+        work=lambda session: reserve(session, request, body.pool, body.holders),
     )
 
 
@@ -91,7 +93,7 @@ def reserve_units(
 )
 def confirm_reservation(
     reservation_id: Annotated[str, Path(max_length=64)],
-    session: SessionDep,
+    engine: EngineDep,
     caller: CallerDep,
     now: NowDep,
     settings: SettingsDep,
@@ -99,13 +101,13 @@ def confirm_reservation(
 ) -> JSONResponse:
     request = Request(caller.service, caller.actor, now, settings)
     return _idempotent(
-        session,
+        engine,
         operation="confirm",
         key=key,
         payload={"reservation_id": reservation_id},
         now=now,
         status_code=200,
-        work=lambda: confirm(session, request, reservation_id),
+        work=lambda session: confirm(session, request, reservation_id),
     )
 
 
@@ -118,7 +120,7 @@ def confirm_reservation(
 )
 def release_units(
     body: PoolHolders,
-    session: SessionDep,
+    engine: EngineDep,
     caller: CallerDep,
     now: NowDep,
     settings: SettingsDep,
@@ -126,13 +128,13 @@ def release_units(
 ) -> JSONResponse:
     request = Request(caller.service, caller.actor, now, settings)
     return _idempotent(
-        session,
+        engine,
         operation="release",
         key=key,
         payload=body.model_dump(),
         now=now,
         status_code=200,
-        work=lambda: {"released": release(session, request, body.pool, body.holders)},
+        work=lambda session: {"released": release(session, request, body.pool, body.holders)},
     )
 
 
@@ -146,13 +148,18 @@ def release_units(
 def report_inventory(
     owner: Annotated[str, Path(max_length=32)],
     body: InventoryIn,
-    session: SessionDep,
+    engine: EngineDep,
     caller: CallerDep,
     now: NowDep,
 ) -> None:
     if owner != caller.service:
         raise Forbidden(f"the {caller.service} service may report only its own inventory")
-    store_inventory(session, owner=owner, holders=body.holders, taken_at=body.taken_at, now=now)
+    in_transaction(
+        engine,
+        lambda session: store_inventory(
+            session, owner=owner, holders=body.holders, taken_at=body.taken_at, now=now
+        ),
+    )
 
 
 @public.get(
@@ -203,16 +210,17 @@ def list_allocations(
     tags=["license"],
 )
 def reconcile_now(
-    session: SessionDep, caller: CallerDep, now: NowDep, settings: SettingsDep
+    engine: EngineDep, caller: CallerDep, now: NowDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    record_time_seen(session, now)
-    expired = release_expired(session, now=now, actor=caller.actor)
-    orphans = release_orphans(
-        session,
-        now=now,
-        margin=timedelta(seconds=settings.license_inventory_margin_seconds),
-        actor=caller.actor,
-    )
+    margin = timedelta(seconds=settings.license_inventory_margin_seconds)
+
+    def work(session: Session) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        record_time_seen(session, now)
+        expired = release_expired(session, now=now, actor=caller.actor)
+        orphans = release_orphans(session, now=now, margin=margin, actor=caller.actor)
+        return expired, orphans
+
+    expired, orphans = in_transaction(engine, work)
     released = dict.fromkeys(POOLS, 0)
     for entry in expired:
         released[entry["pool"]] += len(entry["holders"])
@@ -222,23 +230,31 @@ def reconcile_now(
 
 
 def _idempotent(
-    session: Session,
+    engine: Engine,
     *,
     operation: str,
     key: str | None,
     payload: Any,
-    now: Any,
+    now: datetime,
     status_code: int,
-    work: Any,
+    work: Callable[[Session], dict[str, Any]],
 ) -> JSONResponse:
-    if key is not None:
-        replay = idempotency.claim(session, operation=operation, key=key, payload=payload, now=now)
-        if replay is not None:
-            return JSONResponse(replay.body, status_code=replay.status_code)
-    body = work()
-    if key is not None:
-        idempotency.store(session, operation=operation, key=key, status_code=status_code, body=body)
-    return JSONResponse(body, status_code=status_code)
+    def run(session: Session) -> tuple[int, dict[str, Any]]:
+        if key is not None:
+            replay = idempotency.claim(
+                session, operation=operation, key=key, payload=payload, now=now
+            )
+            if replay is not None:
+                return replay.status_code, replay.body
+        body = work(session)
+        if key is not None:
+            idempotency.store(
+                session, operation=operation, key=key, status_code=status_code, body=body
+            )
+        return status_code, body
+
+    status, body = in_transaction(engine, run)
+    return JSONResponse(body, status_code=status)
 
 
 def _allocation(row: LicAllocation) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
+from sqlmodel import Session
 
 from services.common.deps import SessionDep
 from services.common.errors import problem_responses
@@ -15,6 +16,7 @@ from services.licensing.deps import LimitQuery, OffsetQuery, SettingsDep
 from services.licensing.keys.schemas import HistoryPage, InstallKey, LicenseStatus
 from services.licensing.keys.service import history, install
 from services.licensing.keys.status import license_status
+from services.licensing.transaction import EngineDep, in_transaction
 
 router = protected_router()
 
@@ -40,20 +42,23 @@ def read_license(session: SessionDep, now: NowDep, settings: SettingsDep) -> dic
 def install_license(
     body: InstallKey,
     request: Request,
-    session: SessionDep,
+    engine: EngineDep,
     caller: CallerDep,
     now: NowDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
-    install(
-        session,
-        token=body.key.strip(),
-        trusted=request.app.state.trusted_keys,
-        settings=settings,
-        now=now,
-        actor=caller.actor,
-    )
-    return license_status(session, settings, now)
+    def work(session: Session) -> dict[str, Any]:
+        install(
+            session,
+            token=body.key.strip(),
+            trusted=request.app.state.trusted_keys,
+            settings=settings,
+            now=now,
+            actor=caller.actor,
+        )
+        return license_status(session, settings, now)
+
+    return in_transaction(engine, work)
 
 
 @router.get(
