@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from services.licensing.app import create_app
-from tests.licensing.conftest import Licensing, MovableClock, Vendor, headers
+from tests.licensing.conftest import Licensing, MovableClock, Vendor, headers, token
 
 PROBLEM = "urn:shareline:problem:"
 
@@ -343,11 +343,7 @@ async def test_audit_names_the_person_or_the_service(licensing: Licensing) -> No
     await licensing.client.post(
         "/internal/v1/releases",
         json={"pool": "users", "holders": ["ext:100"]},
-        headers={
-            "X-Service-Token": __import__("tests.licensing.conftest").licensing.conftest.token(
-                "extensions", user=None
-            )
-        },
+        headers={"X-Service-Token": token("extensions", user=None)},
     )
     audit = (await licensing.client.get("/api/v1/license/audit", headers=headers())).json()
     assert [(e["action"], e["actor"]) for e in audit["items"]] == [
