@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
-from services.extensions.asterisk.ami import AmiClient, AmiConfig, AmiError
+from services.extensions.asterisk.ami import AmiClient, AmiConfig, AmiError, ContactInfo
 from services.extensions.settings import Settings
 
 log = logging.getLogger("shareline.extensions.ami")
@@ -83,13 +83,12 @@ class AsteriskLink:
             )
 
 
-def _view(contact: object | None) -> ContactView:
+def _view(contact: ContactInfo | None) -> ContactView:
     if contact is None:
         return ContactView("unregistered")
-    status = str(getattr(contact, "status", "")).lower()
-    registered = status in {"reachable", "registered", "avail", "created", "nonqualified"}
+    # A contact Asterisk reports as unreachable cannot be reached: not registered for us.
     return ContactView(
-        "registered" if registered else "unregistered",
-        getattr(contact, "user_agent", None),
-        getattr(contact, "uri", None),
+        "registered" if contact.status == "registered" else "unregistered",
+        contact.user_agent,
+        contact.uri,
     )

@@ -119,7 +119,9 @@ class ExtensionsClient(ServiceClient):
     def contacts(self, endpoints: list[str]) -> dict[str, Contact]:
         # A read: safe to retry although it is a POST.
         response = self.request(
-            "POST", "/internal/v1/telephony/contacts", json={"endpoints": list(endpoints)},
+            "POST",
+            "/internal/v1/telephony/contacts",
+            json={"endpoints": list(endpoints)},
             headers={"Idempotency-Key": "contacts"},
         )
         body = self._ok(response)

@@ -36,8 +36,7 @@ Password = Annotated[
     str,
     Field(
         max_length=64,
-        description="SIP password: 20-64 characters from A-Z a-z 0-9 . _ - "
-        "(generated when absent)",
+        description="SIP password: 20-64 characters from A-Z a-z 0-9 . _ - (generated when absent)",
     ),
     AfterValidator(validation.check_password),
 ]

@@ -81,14 +81,7 @@ class LicenseSeam:
         for pool, names in holders.items():
             if names:
                 on_commit(
-                    session,
-                    partial(
-                        self.client.release,
-                        pool,
-                        names,
-                        idempotency_key=f"{key}:release:{pool}",
-                        actor=actor,
-                    ),
+                    session, partial(self._release, pool, names, f"{key}:release:{pool}", actor)
                 )
         on_commit(session, self.push_inventory)
 
@@ -101,15 +94,16 @@ class LicenseSeam:
         except ProblemError as exc:
             log.warning("could not report the extensions inventory to licensing: %s", exc.detail)
 
+    def _release(self, pool: str, names: list[str], key: str, actor: Actor) -> None:
+        self.client.release(pool, names, idempotency_key=key, actor=actor)
+
     def _release_unkept(self, pool: str, names: list[str], key: str, actor: Actor) -> None:
         # A concurrent request may have committed the same holder (the loser of two
         # creates of one number): its unit must stay, so only release what nobody keeps.
         kept = current_holders(self.engine)[pool]
         unkept = [n for n in names if n not in set(kept)]
         if unkept:
-            self.client.release(
-                pool, unkept, idempotency_key=f"{key}:undo:{pool}", actor=actor
-            )
+            self.client.release(pool, unkept, idempotency_key=f"{key}:undo:{pool}", actor=actor)
 
 
 def current_holders(engine: Engine) -> dict[str, list[str]]:

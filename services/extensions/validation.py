@@ -82,9 +82,7 @@ def check_email(value: str) -> str:
 def check_password(value: str) -> str:
     """At least 20 characters of `A-Z a-z 0-9 . _ -` (the message never echoes it)."""
     if PASSWORD_RE.fullmatch(value) is None:
-        raise ValueError(
-            f"must be {PASSWORD_MIN} to 64 characters from A-Z, a-z, 0-9 and . _ -"
-        )
+        raise ValueError(f"must be {PASSWORD_MIN} to 64 characters from A-Z, a-z, 0-9 and . _ -")
     return value
 
 

@@ -14,7 +14,7 @@ from services.extensions.settings import Settings
 from tests.extensions.fake_licensing import FakeLicensing
 from tests.support.databases import make_database_url
 
-SECRET = "extensions-unit-test-service-secret-0123456789"  # noqa: S105
+SECRET = "extensions-unit-test-service-secret-0123456789"
 STRONG = "Abcdefghij0123456789xyz"  # a valid admin-supplied SIP password
 
 MakeApi = Callable[..., Awaitable[httpx.AsyncClient]]

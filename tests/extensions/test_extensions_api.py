@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from tests.extensions.conftest import STRONG, MakeApi, extension_body
+from tests.extensions.conftest import STRONG, extension_body
 
 PROBLEM = "application/problem+json"
 
@@ -29,9 +29,7 @@ async def test_create_gives_slots_from_max_devices_and_hides_the_password(api) -
     assert STRONG not in response.text and "password" not in body
     listed = (await api.get("/api/v1/extensions")).json()
     assert listed["total"] == 1 and STRONG not in str(listed)
-    assert auth_names((await api.get("/api/v1/extensions/100")).json()) == [
-        "100", "100_2", "100_3"
-    ]
+    assert auth_names((await api.get("/api/v1/extensions/100")).json()) == ["100", "100_2", "100_3"]
 
 
 async def test_one_slot_when_shared_support_is_disabled(api) -> None:
@@ -48,8 +46,13 @@ async def test_generated_password_is_strong_and_shown_only_on_the_credentials_sh
     password = sheet["slots"][0]["password"]
     assert len(password) >= 20 and password.isalnum()
     assert sheet["slots"][0] | {"password": "x"} == {
-        "index": 1, "server": "127.0.0.1", "port": 5060, "transport": "udp",
-        "user": "100", "auth_name": "100", "password": "x",
+        "index": 1,
+        "server": "127.0.0.1",
+        "port": 5060,
+        "transport": "udp",
+        "user": "100",
+        "auth_name": "100",
+        "password": "x",
     }
     assert sheet["committed"] is False
     assert password not in (await api.get("/api/v1/extensions/100")).text
@@ -59,8 +62,9 @@ async def test_credentials_sheet_lists_every_slot_with_the_configured_server(mak
     api = await make_api(sip_host="pbx.example.com", sip_port=5061, sip_transport="tls")
     await create(api, shared={"enabled": True, "max_devices": 2})
     sheet = (await api.get("/api/v1/extensions/100/credentials")).json()
-    assert [(s["user"], s["server"], s["port"], s["transport"], s["password"])
-            for s in sheet["slots"]] == [
+    assert [
+        (s["user"], s["server"], s["port"], s["transport"], s["password"]) for s in sheet["slots"]
+    ] == [
         ("100", "pbx.example.com", 5061, "tls", STRONG),
         ("100_2", "pbx.example.com", 5061, "tls", STRONG),
     ]
@@ -76,13 +80,51 @@ async def test_list_pages_in_numeric_order(api) -> None:
 
 
 BAD_TEXT = [
-    "x\n[evil]", "x\r", "x\u2028y", "x\x00", "x;y", "x;--", "#include", "#exec", "a&b", "a,b",
-    "a(b", "a)b", "a/b", "a@b", "${EXTEN}", "$[1+1]", "_lead", "a\u202eb", "a\u200bb",
-    "a\"b", "a<b>", "a\\b", "a[b", "a]b", "a{b}", "a|b", " lead", "trail ",
+    "x\n[evil]",
+    "x\r",
+    "x\u2028y",
+    "x\x00",
+    "x;y",
+    "x;--",
+    "#include",
+    "#exec",
+    "a&b",
+    "a,b",
+    "a(b",
+    "a)b",
+    "a/b",
+    "a@b",
+    "${EXTEN}",
+    "$[1+1]",
+    "_lead",
+    "a\u202eb",
+    "a\u200bb",
+    'a"b',
+    "a<b>",
+    "a\\b",
+    "a[b",
+    "a]b",
+    "a{b}",
+    "a|b",
+    " lead",
+    "trail ",
 ]
 BAD_NUMBERS = [
-    "100_2", "100_", "100_0", "0100", "1", "123456789", "\uff11\uff10\uff10", "\u0661\u0660\u0660",
-    "10\u200b0", "\u202e100", "100\n", "1;0", "_100", "1&0", "100 ",
+    "100_2",
+    "100_",
+    "100_0",
+    "0100",
+    "1",
+    "123456789",
+    "\uff11\uff10\uff10",
+    "\u0661\u0660\u0660",
+    "10\u200b0",
+    "\u202e100",
+    "100\n",
+    "1;0",
+    "_100",
+    "1&0",
+    "100 ",
 ]
 
 
@@ -166,8 +208,9 @@ async def test_raising_max_devices_adds_slots_and_lowering_removes_the_highest(a
     await create(api, shared={"enabled": True, "max_devices": 2})
     raised = await api.patch("/api/v1/extensions/100", json={"shared": {"max_devices": 4}})
     assert auth_names(raised.json()) == ["100", "100_2", "100_3", "100_4"]
-    await api.patch("/api/v1/extensions/100/slots/100_2",
-                    json={"ring_mode": "distinctive", "tone": 2})
+    await api.patch(
+        "/api/v1/extensions/100/slots/100_2", json={"ring_mode": "distinctive", "tone": 2}
+    )
     lowered = await api.patch("/api/v1/extensions/100", json={"shared": {"max_devices": 2}})
     assert auth_names(lowered.json()) == ["100", "100_2"]
     assert lowered.json()["slots"][1]["ring_mode"] == "distinctive"
@@ -180,19 +223,29 @@ async def test_patch_changes_name_identity_and_no_answer_rule(api) -> None:
     await create(api)
     response = await api.patch(
         "/api/v1/extensions/100",
-        json={"name": "Alice S", "identity": {"full_name": "Alice Smith", "email": None},
-              "no_answer": {"voicemail": True, "ring_seconds": 20}},
+        json={
+            "name": "Alice S",
+            "identity": {"full_name": "Alice Smith", "email": None},
+            "no_answer": {"voicemail": True, "ring_seconds": 20},
+        },
     )
     body = response.json()
     assert (body["name"], body["identity"]["email"], body["no_answer"]) == (
-        "Alice S", None, {"voicemail": True, "ring_seconds": 20}
+        "Alice S",
+        None,
+        {"voicemail": True, "ring_seconds": 20},
     )
 
 
 async def test_bad_patch_changes_nothing(api) -> None:
     await create(api, shared={"enabled": True, "max_devices": 2})
-    for patch in ({"name": "x\n[evil]"}, {"password": "short;"}, {"number": "101"},
-                  {"shared": {"max_devices": 0}}, {"no_answer": {"ring_seconds": 9999}}):
+    for patch in (
+        {"name": "x\n[evil]"},
+        {"password": "short;"},
+        {"number": "101"},
+        {"shared": {"max_devices": 0}},
+        {"no_answer": {"ring_seconds": 9999}},
+    ):
         response = await api.patch("/api/v1/extensions/100", json=patch)
         assert response.status_code == 422, patch
     body = (await api.get("/api/v1/extensions/100")).json()
@@ -204,7 +257,8 @@ async def test_bad_patch_changes_nothing(api) -> None:
 async def test_password_rotation_applies_to_every_slot(api) -> None:
     await create(api, shared={"enabled": True, "max_devices": 2})
     rotated = "Zyxwvutsrq9876543210abc"
-    assert (await api.patch("/api/v1/extensions/100", json={"password": rotated})).status_code == 200
+    response = await api.patch("/api/v1/extensions/100", json={"password": rotated})
+    assert response.status_code == 200
     sheet = (await api.get("/api/v1/extensions/100/credentials")).json()
     assert {s["password"] for s in sheet["slots"]} == {rotated}
 
@@ -218,9 +272,12 @@ async def test_delete_removes_the_extension_and_frees_the_number(api) -> None:
 
 
 async def test_unknown_extension_is_404_problem(api) -> None:
-    for method, path in (("GET", "/api/v1/extensions/555"), ("PATCH", "/api/v1/extensions/555"),
-                         ("DELETE", "/api/v1/extensions/555"),
-                         ("GET", "/api/v1/extensions/555/credentials")):
+    for method, path in (
+        ("GET", "/api/v1/extensions/555"),
+        ("PATCH", "/api/v1/extensions/555"),
+        ("DELETE", "/api/v1/extensions/555"),
+        ("GET", "/api/v1/extensions/555/credentials"),
+    ):
         response = await api.request(method, path, json={} if method == "PATCH" else None)
         assert response.status_code == 404, path
         assert response.json()["type"] == "urn:shareline:problem:extension-not-found"

@@ -27,7 +27,7 @@ from services.extensions.tables import Extension, Slot
 from services.extensions.telephony.commits import committed_state
 
 router = protected_router()
-TAG = ["extensions"]
+router.tags = ["extensions"]
 PATH = "/api/v1/extensions"
 ForceQuery = Annotated[
     bool,
@@ -60,7 +60,6 @@ def slot_summary(slot: Slot) -> SlotSummary:
 
 @router.post(
     PATH,
-    tags=TAG,
     status_code=201,
     response_model=ExtensionPublic,
     summary="Create an extension (reserves its user and shared-device licenses)",
@@ -73,7 +72,6 @@ def create_extension(body: ExtensionCreate, ctx: WriteDep) -> ExtensionPublic:
 
 @router.get(
     PATH,
-    tags=TAG,
     response_model=ExtensionPage,
     summary="List extensions, in number order",
     responses=problem_responses(401, 422),
@@ -92,7 +90,6 @@ def list_extensions(
 
 @router.get(
     PATH + "/{number}",
-    tags=TAG,
     response_model=ExtensionPublic,
     summary="One extension",
     responses=problem_responses(401, 404),
@@ -104,7 +101,6 @@ def get_extension(number: str, session: SessionDep) -> ExtensionPublic:
 
 @router.patch(
     PATH + "/{number}",
-    tags=TAG,
     response_model=ExtensionPublic,
     summary="Change an extension; raising max devices reserves licenses, lowering "
     "removes the highest slots and releases theirs",
@@ -119,7 +115,6 @@ def update_extension(
 
 @router.delete(
     PATH + "/{number}",
-    tags=TAG,
     status_code=204,
     response_class=Response,
     summary="Delete an extension, its slots and queue memberships; releases its licenses",
@@ -132,10 +127,8 @@ def delete_extension(number: str, ctx: WriteDep, force: ForceQuery = False) -> R
 
 @router.get(
     PATH + "/{number}/credentials",
-    tags=TAG,
     response_model=Credentials,
-    summary="The manual-setup sheet: server, port, transport, user, auth name, password "
-    "per slot",
+    summary="The manual-setup sheet: server, port, transport, user, auth name, password per slot",
     responses=problem_responses(401, 404),
 )
 def credentials(number: str, session: SessionDep, settings: SettingsDep) -> Credentials:

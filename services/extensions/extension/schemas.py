@@ -111,10 +111,20 @@ class ExtensionPublic(BaseModel):
                     "shared": {"enabled": True, "max_devices": 2},
                     "no_answer": {"voicemail": True, "ring_seconds": 25},
                     "slots": [
-                        {"auth_name": "100", "index": 1, "primary": True,
-                         "ring_mode": "ring", "tone": None},
-                        {"auth_name": "100_2", "index": 2, "primary": False,
-                         "ring_mode": "distinctive", "tone": 2},
+                        {
+                            "auth_name": "100",
+                            "index": 1,
+                            "primary": True,
+                            "ring_mode": "ring",
+                            "tone": None,
+                        },
+                        {
+                            "auth_name": "100_2",
+                            "index": 2,
+                            "primary": False,
+                            "ring_mode": "distinctive",
+                            "tone": 2,
+                        },
                     ],
                     "created_at": "2026-11-26T08:00:00Z",
                     "updated_at": "2026-11-26T08:00:00Z",
@@ -160,9 +170,15 @@ class Credentials(BaseModel):
                     "caller_id": '"Alice" <100>',
                     "committed": True,
                     "slots": [
-                        {"index": 1, "server": "pbx.example.com", "port": 5060,
-                         "transport": "udp", "user": "100", "auth_name": "100",
-                         "password": "q8Xv2mT5rK0pLw7nZ3aB9cDe"},
+                        {
+                            "index": 1,
+                            "server": "pbx.example.com",
+                            "port": 5060,
+                            "transport": "udp",
+                            "user": "100",
+                            "auth_name": "100",
+                            "password": "q8Xv2mT5rK0pLw7nZ3aB9cDe",
+                        },
                     ],
                 }
             ]

@@ -94,8 +94,13 @@ def create_extension(ctx: WriteContext, body: ExtensionCreate) -> Extension:
     session.add(extension)
     session.flush()
     _add_slots(session, body.number, range(1, body.shared.max_devices + 1))
-    audit.record(session, ctx.actor, "extension.create", body.number,
-                 f"max_devices={body.shared.max_devices}")
+    audit.record(
+        session,
+        ctx.actor,
+        "extension.create",
+        body.number,
+        f"max_devices={body.shared.max_devices}",
+    )
     return extension
 
 

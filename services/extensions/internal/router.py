@@ -20,7 +20,7 @@ from services.extensions.telephony.commits import committed_state
 log = logging.getLogger("shareline.extensions.internal")
 
 router = protected_router()
-TAG = ["internal"]
+router.tags = ["internal"]
 Endpoint = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,8}(_[0-9]{1,2})?$")]
 
 
@@ -51,7 +51,6 @@ class NotifyOut(BaseModel):
 
 @router.get(
     "/internal/v1/telephony/committed",
-    tags=TAG,
     summary="The state of the latest successfully deployed telephony commit (with passwords)",
     responses=problem_responses(401),
 )
@@ -61,8 +60,11 @@ def committed(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
         "revision": revision.rev if revision else None,
         "content_hash": revision.content_hash if revision else None,
         "committed_at": revision.committed_at.isoformat() if revision else None,
-        "sip": {"host": settings.sip_host, "port": settings.sip_port,
-                "transport": settings.sip_transport},
+        "sip": {
+            "host": settings.sip_host,
+            "port": settings.sip_port,
+            "transport": settings.sip_transport,
+        },
         "extensions": [
             {
                 "number": e["number"],
@@ -79,7 +81,6 @@ def committed(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
 
 @router.post(
     "/internal/v1/telephony/contacts",
-    tags=TAG,
     response_model=ContactsOut,
     summary="Registration of endpoints (`unknown` without a reachable AMI)",
     responses=problem_responses(401, 422),
@@ -96,7 +97,6 @@ def contacts(body: EndpointsBody, link: LinkDep) -> ContactsOut:
 
 @router.post(
     "/internal/v1/telephony/notify",
-    tags=TAG,
     response_model=NotifyOut,
     summary="Send a SIP NOTIFY (e.g. check-sync) to endpoints with a registered contact",
     responses=problem_responses(401, 422),

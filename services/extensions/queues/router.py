@@ -14,7 +14,7 @@ from services.extensions.queues.schemas import AgentLogin, AgentPublic, QueueCre
 from services.extensions.tables import Queue, QueueAgent
 
 router = protected_router()
-TAG = ["queues"]
+router.tags = ["queues"]
 PATH = "/api/v1/queues"
 
 
@@ -38,7 +38,6 @@ def _agent(agent: QueueAgent) -> AgentPublic:
 
 @router.post(
     PATH,
-    tags=TAG,
     status_code=201,
     response_model=QueuePublic,
     summary="Create a queue (rendered at the next telephony commit)",
@@ -48,31 +47,44 @@ def create_queue(body: QueueCreate, ctx: WriteDep) -> QueuePublic:
     return _public(service.create_queue(ctx, body), [])
 
 
-@router.get(PATH, tags=TAG, response_model=list[QueuePublic], summary="All queues",
-            responses=problem_responses(401))
+@router.get(
+    PATH, response_model=list[QueuePublic], summary="All queues", responses=problem_responses(401)
+)
 def list_queues(session: SessionDep) -> list[QueuePublic]:
     queues = service.list_queues(session)
     agents = service.agents_by_queue(session, [q.name for q in queues])
     return [_public(q, agents[q.name]) for q in queues]
 
 
-@router.get(PATH + "/{name}", tags=TAG, response_model=QueuePublic, summary="One queue",
-            responses=problem_responses(401, 404))
+@router.get(
+    PATH + "/{name}",
+    response_model=QueuePublic,
+    summary="One queue",
+    responses=problem_responses(401, 404),
+)
 def get_queue(name: str, session: SessionDep) -> QueuePublic:
     queue = service.get_queue(session, name)
     return _public(queue, service.agents_by_queue(session, [name])[name])
 
 
-@router.delete(PATH + "/{name}", tags=TAG, status_code=204, response_class=Response,
-               summary="Delete a queue and its agent logins",
-               responses=problem_responses(401, 404))
+@router.delete(
+    PATH + "/{name}",
+    status_code=204,
+    response_class=Response,
+    summary="Delete a queue and its agent logins",
+    responses=problem_responses(401, 404),
+)
 def delete_queue(name: str, ctx: WriteDep) -> Response:
     service.delete_queue(ctx, name)
     return Response(status_code=204)
 
 
-@router.get(PATH + "/{name}/agents", tags=TAG, response_model=list[AgentPublic],
-            summary="Agents logged in to a queue", responses=problem_responses(401, 404))
+@router.get(
+    PATH + "/{name}/agents",
+    response_model=list[AgentPublic],
+    summary="Agents logged in to a queue",
+    responses=problem_responses(401, 404),
+)
 def list_agents(name: str, session: SessionDep) -> list[AgentPublic]:
     service.get_queue(session, name)
     return [_agent(a) for a in service.agents_by_queue(session, [name])[name]]
@@ -80,15 +92,16 @@ def list_agents(name: str, session: SessionDep) -> list[AgentPublic]:
 
 @router.post(
     PATH + "/{name}/agents",
-    tags=TAG,
     status_code=201,
     response_model=AgentPublic,
     summary="Log an agent in (persisted; applied live with QueueAdd when Asterisk is linked)",
-    description="Only the primary slot may log in (DESIGN rule 5): `slot: \"100_2\"` is "
+    description='Only the primary slot may log in (DESIGN rule 5): `slot: "100_2"` is '
     "refused with 409 `agent-login-secondary-slot` and nothing changes. Logging in again "
     "answers 200 with the existing login.",
-    responses={200: {"model": AgentPublic, "description": "Already logged in"},
-               **problem_responses(401, 404, 409, 422)},
+    responses={
+        200: {"model": AgentPublic, "description": "Already logged in"},
+        **problem_responses(401, 404, 409, 422),
+    },
 )
 def login_agent(name: str, body: AgentLogin, ctx: WriteDep) -> JSONResponse:
     agent, created = service.login_agent(ctx, name, body)
@@ -97,7 +110,6 @@ def login_agent(name: str, body: AgentLogin, ctx: WriteDep) -> JSONResponse:
 
 @router.delete(
     PATH + "/{name}/agents/{extension}",
-    tags=TAG,
     status_code=204,
     response_class=Response,
     summary="Log an agent out (applied live with QueueRemove when Asterisk is linked)",

@@ -18,8 +18,15 @@ class QueueCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"name": "support", "number": "600", "strategy": "ringall",
-                          "agent_ring_seconds": 15, "max_wait_seconds": 300}]
+            "examples": [
+                {
+                    "name": "support",
+                    "number": "600",
+                    "strategy": "ringall",
+                    "agent_ring_seconds": 15,
+                    "max_wait_seconds": 300,
+                }
+            ]
         },
     )
     name: QueueName
@@ -32,9 +39,17 @@ class QueueCreate(BaseModel):
 class QueuePublic(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"name": "support", "number": "600", "strategy": "ringall",
-                          "agent_ring_seconds": 15, "max_wait_seconds": 300,
-                          "agents": ["100"], "created_at": "2026-11-26T08:00:00Z"}]
+            "examples": [
+                {
+                    "name": "support",
+                    "number": "600",
+                    "strategy": "ringall",
+                    "agent_ring_seconds": 15,
+                    "max_wait_seconds": 300,
+                    "agents": ["100"],
+                    "created_at": "2026-11-26T08:00:00Z",
+                }
+            ]
         }
     )
     name: str
@@ -59,8 +74,9 @@ class AgentLogin(BaseModel):
 class AgentPublic(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"queue": "support", "extension": "100",
-                          "logged_in_at": "2026-11-26T08:00:00Z"}]
+            "examples": [
+                {"queue": "support", "extension": "100", "logged_in_at": "2026-11-26T08:00:00Z"}
+            ]
         }
     )
     queue: str

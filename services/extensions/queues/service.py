@@ -54,9 +54,7 @@ def list_queues(session: Session) -> list[Queue]:
 def agents_by_queue(session: Session, names: list[str]) -> dict[str, list[QueueAgent]]:
     out: dict[str, list[QueueAgent]] = {n: [] for n in names}
     if names:
-        rows = session.exec(
-            select(QueueAgent).where(col(QueueAgent.queue_name).in_(names))
-        ).all()
+        rows = session.exec(select(QueueAgent).where(col(QueueAgent.queue_name).in_(names))).all()
         for row in sorted(rows, key=lambda a: (len(a.extension_number), a.extension_number)):
             out[row.queue_name].append(row)
     return out

@@ -16,7 +16,7 @@ from services.extensions.slots.schemas import RingModeUpdate, SlotPublic
 from services.extensions.tables import Slot, utcnow
 
 router = protected_router()
-TAG = ["slots"]
+router.tags = ["slots"]
 PATH = "/api/v1/extensions/{number}/slots"
 
 
@@ -40,7 +40,6 @@ def _slot(session: Session, number: str, auth_name: str) -> Slot:
 
 @router.get(
     PATH,
-    tags=TAG,
     response_model=list[SlotPublic],
     summary="The extension's slots, with registration when Asterisk is linked",
     responses=problem_responses(401, 404),
@@ -54,7 +53,6 @@ def list_slots(number: str, session: SessionDep, link: LinkDep) -> list[SlotPubl
 
 @router.get(
     PATH + "/{auth_name}",
-    tags=TAG,
     response_model=SlotPublic,
     summary="One slot",
     responses=problem_responses(401, 404),
@@ -66,7 +64,6 @@ def get_slot(number: str, auth_name: str, session: SessionDep, link: LinkDep) ->
 
 @router.patch(
     PATH + "/{auth_name}",
-    tags=TAG,
     response_model=SlotPublic,
     summary="Set a slot's ring mode (takes effect at the next telephony commit)",
     responses=problem_responses(401, 404, 422),
@@ -79,6 +76,11 @@ def update_slot(number: str, auth_name: str, body: RingModeUpdate, ctx: WriteDep
     extension = service.get_extension(ctx.session, number)
     extension.updated_at = utcnow()
     ctx.session.add(extension)
-    audit.record(ctx.session, ctx.actor, "slot.ring_mode", auth_name,
-                 body.ring_mode + (f" tone {body.tone}" if body.tone else ""))
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "slot.ring_mode",
+        auth_name,
+        body.ring_mode + (f" tone {body.tone}" if body.tone else ""),
+    )
     return _public(slot, ctx.link.contacts([auth_name])[auth_name])

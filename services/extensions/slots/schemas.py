@@ -11,9 +11,15 @@ class SlotPublic(SlotSummary):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"auth_name": "100_2", "index": 2, "primary": False, "ring_mode": "ring",
-                 "tone": None, "registration": "registered",
-                 "user_agent": "Yealink SIP-T54W 96.86.0.70"}
+                {
+                    "auth_name": "100_2",
+                    "index": 2,
+                    "primary": False,
+                    "ring_mode": "ring",
+                    "tone": None,
+                    "registration": "registered",
+                    "user_agent": "Yealink SIP-T54W 96.86.0.70",
+                }
             ]
         }
     )

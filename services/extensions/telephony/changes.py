@@ -37,7 +37,8 @@ def _diff_keyed(
     changed = []
     for name in after.keys() & before.keys():
         fields = sorted(
-            f for f in after[name].keys() | before[name].keys()
+            f
+            for f in after[name].keys() | before[name].keys()
             if f not in ignore and after[name].get(f) != before[name].get(f)
         )
         if fields:

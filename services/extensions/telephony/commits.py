@@ -133,9 +133,7 @@ class Committer:
         outcome = self._store_and_deploy(
             session, actor, state, files, expected_endpoints(snapshot), kind="commit"
         )
-        self.metrics.commit_seconds.labels(kind="telephony").observe(
-            time.perf_counter() - started
-        )
+        self.metrics.commit_seconds.labels(kind="telephony").observe(time.perf_counter() - started)
         return outcome
 
     def rollback(self, session: Session, rev: int, actor: str) -> CommitOutcome:

@@ -23,7 +23,7 @@ from services.extensions.telephony.schemas import (
 from services.extensions.telephony.state import build_state
 
 router = protected_router()
-TAG = ["telephony"]
+router.tags = ["telephony"]
 
 
 def _committer(request: Request) -> commits.Committer:
@@ -42,7 +42,6 @@ def _result(outcome: commits.CommitOutcome, session: SessionDep) -> JSONResponse
 
 @router.get(
     "/api/v1/telephony/changes",
-    tags=TAG,
     response_model=Changes,
     summary="What the next telephony commit would change",
     responses=problem_responses(401),
@@ -55,7 +54,6 @@ def pending_changes(session: SessionDep, settings: SettingsDep) -> dict[str, Any
 
 @router.post(
     "/api/v1/telephony/commits",
-    tags=TAG,
     response_model=CommitResult,
     status_code=201,
     summary="Commit: render the pending state into a new revision and deploy it",
@@ -63,8 +61,10 @@ def pending_changes(session: SessionDep, settings: SettingsDep) -> dict[str, Any
     "revision when the output would be byte-identical (nothing is written or reloaded). "
     "A failed deploy is recorded on the revision (`deploy.status`), the previous revision "
     "stays live.",
-    responses={200: {"model": CommitResult, "description": "Nothing changed"},
-               **problem_responses(401, 422, 503)},
+    responses={
+        200: {"model": CommitResult, "description": "Nothing changed"},
+        **problem_responses(401, 422, 503),
+    },
 )
 def commit(request: Request, session: SessionDep, caller: CallerDep) -> JSONResponse:
     outcome = _committer(request).commit(session, caller.actor)
@@ -73,7 +73,6 @@ def commit(request: Request, session: SessionDep, caller: CallerDep) -> JSONResp
 
 @router.get(
     "/api/v1/telephony/commits",
-    tags=TAG,
     response_model=RevisionPage,
     summary="Telephony revisions, newest first",
     responses=problem_responses(401, 422),
@@ -96,7 +95,6 @@ def list_commits(
 
 @router.get(
     "/api/v1/telephony/commits/{rev}",
-    tags=TAG,
     response_model=RevisionPublic,
     summary="One revision with its file list",
     responses=problem_responses(401, 404),
@@ -108,12 +106,13 @@ def get_commit(rev: int, session: SessionDep) -> dict[str, Any]:
 
 @router.get(
     "/api/v1/telephony/commits/{rev}/files/{name}",
-    tags=TAG,
     summary="One file of a revision, byte for byte (it carries SIP passwords)",
     response_class=Response,
     responses={
-        200: {"content": {"text/plain": {"example": "[100]\ntype=endpoint\n..."}},
-              "description": "The file"},
+        200: {
+            "content": {"text/plain": {"example": "[100]\ntype=endpoint\n..."}},
+            "description": "The file",
+        },
         **problem_responses(401, 404),
     },
 )
@@ -128,15 +127,16 @@ def get_commit_file(rev: int, name: str, session: SessionDep) -> Response:
 
 @router.post(
     "/api/v1/telephony/commits/{rev}/rollback",
-    tags=TAG,
     response_model=CommitResult,
     status_code=201,
     summary="Re-deploy an older revision's files byte for byte, as a new revision",
     description="The extension data is not changed: afterwards `GET /api/v1/telephony/changes` "
     "shows what the next commit would re-apply. Rolling back to the current revision "
     "answers 200 with `changed: false`.",
-    responses={200: {"model": CommitResult, "description": "Already live"},
-               **problem_responses(401, 404, 503)},
+    responses={
+        200: {"model": CommitResult, "description": "Already live"},
+        **problem_responses(401, 404, 503),
+    },
 )
 def rollback(rev: int, request: Request, session: SessionDep, caller: CallerDep) -> JSONResponse:
     outcome = _committer(request).rollback(session, rev, caller.actor)

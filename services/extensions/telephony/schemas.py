@@ -25,8 +25,11 @@ class Changes(BaseModel):
                 {
                     "base_revision": 3,
                     "changed": True,
-                    "extensions": {"added": ["101"], "removed": [],
-                                   "changed": [{"number": "100", "fields": ["password"]}]},
+                    "extensions": {
+                        "added": ["101"],
+                        "removed": [],
+                        "changed": [{"number": "100", "fields": ["password"]}],
+                    },
                     "slots": {"added": ["101", "100_3"], "removed": [], "changed": []},
                     "queues": {"added": [], "removed": [], "changed": []},
                     "settings_changed": False,
@@ -87,8 +90,11 @@ class CommitResult(BaseModel):
                 {
                     "changed": False,
                     "revision": {
-                        "revision": 4, "content_hash": "5f1c…", "committed_by": "admin",
-                        "committed_at": "2026-11-26T08:30:00Z", "kind": "commit",
+                        "revision": 4,
+                        "content_hash": "5f1c…",
+                        "committed_by": "admin",
+                        "committed_at": "2026-11-26T08:30:00Z",
+                        "kind": "commit",
                         "source_revision": None,
                         "deploy": {"status": "deployed", "detail": "reloaded; 5 endpoints"},
                     },

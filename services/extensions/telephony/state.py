@@ -38,8 +38,12 @@ def build_state(session: Session, settings: Settings) -> State:
     slots_of: dict[str, list[dict[str, Any]]] = {}
     for slot in slots:
         slots_of.setdefault(slot.extension_number, []).append(
-            {"auth_name": slot.auth_name, "index": slot.slot_index,
-             "ring_mode": slot.ring_mode, "tone": slot.tone}
+            {
+                "auth_name": slot.auth_name,
+                "index": slot.slot_index,
+                "ring_mode": slot.ring_mode,
+                "tone": slot.tone,
+            }
         )
     agents_of: dict[str, list[str]] = {}
     for agent in agents:
