@@ -21,6 +21,8 @@ from services.aps.resync.router import router as resync_router
 from services.aps.settings import Settings
 from services.aps.snapshots.models import ApsState
 from services.aps.snapshots.router import router as snapshots_router
+from services.aps.softphones.runtime import Softphones
+from services.aps.softphones.wiring import include_softphones
 from services.aps.vendors.catalog import Catalog
 from services.aps.vendors.router import router as vendors_router
 from services.common.app_factory import build_app
@@ -89,6 +91,7 @@ def create_app(
             minter_for(settings, NAME, "extensions"),
             timeout=settings.upstream_timeout_seconds,
         )
+        app.state.softphones = Softphones.start(settings, app.state.extensions)
         _ensure_state_row(app)
         app.state.index.refresh(engine)
         tasks = [
@@ -106,6 +109,7 @@ def create_app(
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             app.state.fetches.flush(engine)
+            app.state.softphones.close()
             if extensions is None:
                 app.state.extensions.close()
             engine.dispose()
@@ -129,5 +133,6 @@ def create_app(
         vendors_router, devices_router, snapshots_router, resync_router, provisioning_router
     ):
         app.include_router(router)
+    include_softphones(app)
     protect_openapi(app)
     return app
