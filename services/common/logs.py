@@ -61,6 +61,8 @@ def configure_logging(service: str, level: str = "INFO", json_lines: bool = True
         logging.getLogger(name).propagate = True
     # Our own access log line replaces uvicorn's, so it carries the request id.
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every request's full URL at INFO; a forwarded one-time link is a secret.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
 
 
 def loggable_path(path: str) -> str:
