@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from services.aps.provisioning.identify import client_address
 from services.aps.softphones import qr, service
 from services.aps.softphones.negotiation import negotiate
 from services.aps.softphones.page import PAGE_HEADERS, landing_page
@@ -45,14 +46,6 @@ class SentLinkPublic(BaseModel):
 def _runtime(request: Request) -> Softphones:
     runtime: Softphones = request.app.state.softphones
     return runtime
-
-
-def _client_address(request: Request, caller: Caller) -> str | None:
-    # The gateway alone sets X-Forwarded-For (it strips the client's); trust it only then.
-    forwarded = request.headers.get("x-forwarded-for")
-    if caller.service == "gateway" and forwarded:
-        return forwarded.split(",")[0].strip()[:64]
-    return request.client.host if request.client else None
 
 
 def admin_router() -> APIRouter:
@@ -186,6 +179,6 @@ async def _redeem(
         token,
         flavour=flavour,
         user_agent=user_agent,
-        address=_client_address(request, caller),
+        address=client_address(request, caller),
     )
     return Response(body, media_type=service.MEDIA_TYPES[flavour], headers=NO_STORE)

@@ -31,19 +31,19 @@ class Softphones:
 
     @classmethod
     def start(
-        cls, settings: CommonSettings, softphone_settings: SoftphoneSettings | None = None
+        cls,
+        settings: CommonSettings,
+        extensions: ExtensionsClient,
+        softphone_settings: SoftphoneSettings | None = None,
     ) -> Softphones:
-        timeout = settings.upstream_timeout_seconds
+        """Shares the app's extensions client; owns a licensing client of its own."""
         return cls(
             settings=softphone_settings or SoftphoneSettings(),
             public_base_url=settings.public_base_url,
-            extensions=ExtensionsClient(
-                settings.extensions_url, minter_for(settings, SERVICE, "extensions"),
-                timeout=timeout,
-            ),
+            extensions=extensions,
             licensing=LicensingClient(
                 settings.licensing_url, minter_for(settings, SERVICE, "licensing"),
-                timeout=timeout,
+                timeout=settings.upstream_timeout_seconds,
             ),
         )
 
@@ -51,5 +51,4 @@ class Softphones:
         return self.clock()
 
     def close(self) -> None:
-        self.extensions.close()
         self.licensing.close()

@@ -65,11 +65,9 @@ async def aps(
         public_base_url=PUBLIC,
         log_json=True,
     )
-    app = create_app(settings)
-    client = await lifespan_client(app, headers=token_headers())
     extensions, clock = FakeExtensions(), Clock()
+    app = create_app(settings, extensions=extensions.client(settings))
+    client = await lifespan_client(app, headers=token_headers())
     runtime: Softphones = app.state.softphones
-    runtime.extensions.close()
-    runtime.extensions = extensions.client(settings)
     runtime.clock = clock
     yield Aps(app, client, settings, extensions, clock)
