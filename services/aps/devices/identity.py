@@ -26,7 +26,7 @@ def parse_mac(text: str) -> str:
     Accepts `AA:BB:CC:DD:EE:FF`, `aa-bb-cc-dd-ee-ff`, `aabb.ccdd.eeff` and `AABBCCDDEEFF`.
     """
     for pattern in _SEPARATED:
-        match = pattern.match(text)
+        match = pattern.fullmatch(text)
         if match:
             return check_unicast("".join(match.groups()).lower())
     raise InvalidMac("a MAC address is 12 hex digits, e.g. 00:15:65:aa:bb:cc")

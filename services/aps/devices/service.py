@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -35,7 +36,7 @@ SOFTPHONE = "softphone"
 
 def device_id_from_path(text: str) -> str:
     """The stored id a path names; a malformed or unusable MAC names no device."""
-    if SOFTPHONE_ID.match(text):
+    if SOFTPHONE_ID.fullmatch(text):
         return text
     try:
         return parse_mac(text)
@@ -229,7 +230,6 @@ def update_device(
 
 
 def delete_device(session: Session, device: Device, actor: str) -> None:
-    for line in device_lines(session, device.id):
-        session.delete(line)
+    session.exec(delete(DeviceLine).where(col(DeviceLine.device_id) == device.id))
     session.delete(device)
     record(session, actor, "device.delete", device.id, vendor=device.vendor)

@@ -31,7 +31,7 @@ def client_address(request: Request, caller: Caller) -> str:
 
 def safe_filename(name: str) -> bool:
     """Letters, digits, dot, dash, underscore; no `..`; nothing that names a folder."""
-    return bool(_FILENAME.match(name)) and ".." not in name
+    return bool(_FILENAME.fullmatch(name)) and ".." not in name
 
 
 def basic_credentials(request: Request) -> tuple[str, str] | None:

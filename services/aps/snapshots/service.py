@@ -18,10 +18,18 @@ from services.aps.snapshots.models import ApsState, RenderState, Snapshot, Snaps
 from services.aps.snapshots.planning import Plan, make_plan
 from services.aps.telephony import Telephony
 from services.aps.vendors.catalog import Catalog, RenderedFile
+from services.aps.vendors.templating import UnsafeValue
+from services.common.errors import Unprocessable
 
 log = logging.getLogger("shareline.aps.commits")
 
 CHUNK = 500
+
+
+class RenderRefused(Unprocessable):
+    """A value from the telephony would change the structure of a phone file."""
+
+    slug = "unsafe-value"
 
 
 def etag_of(content: bytes) -> str:
@@ -92,7 +100,13 @@ def render_devices(
         context = device_context(
             inputs, vendor, telephony, settings, sealer.unseal(device.credential_sealed)
         )
-        rows.extend(_file_row(f, device.id, revision) for f in vendor.render_device(context))
+        try:
+            rendered = vendor.render_device(context)
+        except UnsafeValue as exc:
+            raise RenderRefused(
+                f"device {device.id}: {exc}; nothing was committed", device=device.id
+            ) from exc
+        rows.extend(_file_row(f, device.id, revision) for f in rendered)
     return rows
 
 

@@ -140,7 +140,7 @@ class Vendor:
 
     def mac_in_filename(self, filename: str) -> str | None:
         for pattern in self._mac_patterns:
-            match = pattern.match(filename)
+            match = pattern.fullmatch(filename)
             if match:
                 return match.group("mac").lower()
         return None
