@@ -354,3 +354,30 @@ def test_slot_with_a_foreign_auth_name_is_refused() -> None:
     wrong = dataclasses.replace(ext.slots[1], auth_name="101_2")
     with pytest.raises(UnsafeConfigValue):
         render_revision(TelephonySnapshot((dataclasses.replace(ext, slots=(ext.slots[0], wrong)),)))
+
+
+# Checked against the file list of asterisk-core-sounds-en 1.6.1 (Debian bookworm).
+CORE_SOUNDS = {
+    "agent-loginok",
+    "agent-loggedoff",
+    "agent-alreadyon",
+    "feature-not-avail-line",
+    "cannot-complete-as-dialed",
+}
+
+
+def test_every_prompt_played_is_a_core_sound() -> None:
+    plan = dialplan(USE_CASE_3)
+    played = {s.args for s in plan.steps if s.app == "Playback"}
+    assert played <= CORE_SOUNDS
+
+
+def test_failed_login_is_audible_and_changes_nothing_else() -> None:
+    result = call(
+        USE_CASE_3, registered={"100"}, endpoint="100", queue_status={"add": "NOSUCHQUEUE"}
+    ).run("shareline", "*45600")
+    assert result.apps("Playback") == ["cannot-complete-as-dialed"]
+    already = call(
+        USE_CASE_3, registered={"100"}, endpoint="100", queue_status={"add": "MEMBERALREADY"}
+    ).run("shareline", "*45600")
+    assert already.apps("Playback") == ["agent-alreadyon"]
