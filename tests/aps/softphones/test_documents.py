@@ -14,7 +14,12 @@ from services.aps.softphones.account import (
     render_json,
     render_linphone,
 )
-from services.extensions.client import CommittedExtension, CommittedSlot, CommittedTelephony, SipServer
+from services.extensions.client import (
+    CommittedExtension,
+    CommittedSlot,
+    CommittedTelephony,
+    SipServer,
+)
 from tests.aps.softphones.support import PASSWORD, SIP_HOST, TELEPHONY
 
 NS = {"lp": LPCONFIG_NS}

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
-import xml.etree.ElementTree as ET
 
+import defusedxml.ElementTree as SafeET
 import pytest
 from PIL import Image
 from pyzbar.pyzbar import decode
@@ -31,7 +31,7 @@ def test_the_png_decodes_to_the_one_time_link_and_nothing_else() -> None:
 
 def test_the_svg_is_a_vector_image_of_the_same_code() -> None:
     url = qr.provisioning_url("http://127.0.0.1:8000", new_token())
-    root = ET.fromstring(qr.render_svg(url))
+    root = SafeET.fromstring(qr.render_svg(url))
     assert root.tag.endswith("svg")
     assert any(el.tag.endswith("path") for el in root.iter())
 
