@@ -55,7 +55,10 @@ def merge(gateway_doc: dict[str, Any], service_docs: dict[str, dict[str, Any]]) 
         }
         doc = _rename_refs(doc, renames)
         for name, schema in doc.get("components", {}).get("schemas", {}).items():
-            schemas.setdefault(name, schema)
+            if name in renames:
+                # Client generators name models after `title`; keep it unique too.
+                schema = {**schema, "title": renames[name]}
+            schemas.setdefault(renames.get(name, name), schema)
         for path, item in doc.get("paths", {}).items():
             route = route_for(path)
             if route is not None and route.service == service:

@@ -44,6 +44,7 @@ def auth_router(settings: Settings) -> APIRouter:
 
     @router.post(
         TOKEN_URL,
+        operation_id="login",
         summary="Log in: exchange a username and password for a bearer token",
         response_model=TokenResponse,
         responses=problem_responses(401, 413, 422),

@@ -19,12 +19,18 @@ def _public(user: User) -> UserPublic:
 def users_router() -> APIRouter:
     router = APIRouter(prefix=USERS_PREFIX, tags=["users"])
 
-    @router.get("", summary="List administrator accounts", response_model=list[UserPublic])
+    @router.get(
+        "",
+        operation_id="list_users",
+        summary="List administrator accounts",
+        response_model=list[UserPublic],
+    )
     def list_users(_: SignedIn, session: SessionDep) -> list[UserPublic]:
         return [_public(u) for u in service.list_users(session)]
 
     @router.post(
         "",
+        operation_id="create_user",
         summary="Create an administrator account",
         status_code=status.HTTP_201_CREATED,
         response_model=UserPublic,
@@ -35,6 +41,7 @@ def users_router() -> APIRouter:
 
     @router.get(
         "/{username}",
+        operation_id="get_user",
         summary="One account (admins: any; everyone: their own)",
         response_model=UserPublic,
         responses=problem_responses(404),
@@ -44,6 +51,7 @@ def users_router() -> APIRouter:
 
     @router.patch(
         "/{username}",
+        operation_id="update_user",
         summary="Change role, disabled flag or password",
         response_model=UserPublic,
         responses=problem_responses(404, 409, 422),
@@ -60,6 +68,7 @@ def users_router() -> APIRouter:
 
     @router.put(
         "/{username}",
+        operation_id="set_password",
         summary="Set an account's password (e.g. PUT /api/v1/users/admin)",
         response_model=UserPublic,
         responses=problem_responses(404, 422),
@@ -72,6 +81,7 @@ def users_router() -> APIRouter:
 
     @router.delete(
         "/{username}",
+        operation_id="delete_user",
         summary="Remove an account",
         status_code=status.HTTP_204_NO_CONTENT,
         responses=problem_responses(404, 409),

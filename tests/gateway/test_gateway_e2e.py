@@ -241,3 +241,14 @@ def test_merged_openapi_documents_security_and_gateway_problems(running: Suite) 
             assert "OAuth2PasswordBearer" not in json.dumps(op.get("security", []))
     roles = {(p, m): op.get("x-required-role") for p, m, op in operations}
     assert roles[("/api/v1/users", "post")] == "admin"
+
+
+def test_every_reference_in_the_merged_openapi_resolves(running: Suite) -> None:
+    doc = httpx.get(running.gateway + "/openapi.json").json()
+    text = json.dumps(doc)
+    schemas = doc["components"]["schemas"]
+    prefix = '"#/components/schemas/'
+    refs = {part.split('"', 1)[0] for part in text.split(prefix)[1:]}
+    assert refs and refs <= set(schemas), sorted(refs - set(schemas))
+    titles = [s.get("title") for s in schemas.values() if s.get("title")]
+    assert len(titles) == len(set(titles))
