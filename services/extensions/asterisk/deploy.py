@@ -111,13 +111,13 @@ class Deployer:
             previous = self.live_revision()
             try:
                 self._write_revision(revision, files)
+                self._switch(revision)
             except OSError as exc:
                 log.error(
                     "deploy of revision %s failed while writing: %s", revision, _describe(exc)
                 )
                 detail = f"writing revision {revision} failed ({_describe(exc)}); nothing reloaded"
                 return DeployOutcome("failed", detail, previous)
-            self._switch(revision)
             if self.ami is None:
                 self._prune()
                 return DeployOutcome("reload-skipped", "files written; no AMI configured", revision)
@@ -178,9 +178,17 @@ class Deployer:
             self.live.unlink(missing_ok=True)
         else:
             tmp = self.config_dir / f".live-{secrets.token_hex(4)}"
-            os.symlink(Path("revisions") / str(revision), tmp)
-            os.replace(tmp, self.live)
-        _fsync_dir(self.config_dir)
+            try:
+                os.symlink(Path("revisions") / str(revision), tmp)
+                os.replace(tmp, self.live)
+            except OSError:
+                tmp.unlink(missing_ok=True)
+                raise
+        try:
+            _fsync_dir(self.config_dir)
+        except OSError as exc:
+            # The switch is already visible to Asterisk; only its durability is in doubt.
+            log.warning("could not fsync %s after switching live: %s", self.config_dir, exc)
 
     def _reload_and_verify(self, expected: set[str]) -> str:
         assert self.ami is not None
@@ -200,7 +208,11 @@ class Deployer:
 
     def _roll_back(self, revision: int, previous: int | None, problem: str) -> DeployOutcome:
         log.error("revision %s rolled back: %s", revision, problem)
-        self._switch(previous)
+        try:
+            self._switch(previous)
+        except OSError as exc:
+            detail = f"{problem}; switching back failed too ({_describe(exc)})"
+            return DeployOutcome("failed", f"{detail}; revision {revision} stays live", revision)
         back = f"revision {previous} is live again" if previous else "no revision is live"
         assert self.ami is not None
         try:

@@ -147,6 +147,22 @@ def test_write_error_keeps_the_previous_revision_live_without_reload(
     assert sorted(p.name for p in (config_dir / "revisions").iterdir()) == ["1"]
 
 
+def test_failing_switch_keeps_the_previous_revision_live(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployer = Deployer(tmp_path, ami=None)
+    deployer.deploy(1, FILES_1, ENDPOINTS_1)
+
+    def no_space(src: object, dst: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(deploy_module.os, "symlink", no_space)
+    outcome = deployer.deploy(2, FILES_3, ENDPOINTS_3)
+    assert (outcome.status, outcome.live_revision) == ("failed", 1)
+    assert live_files(tmp_path) == FILES_1
+    assert not list(tmp_path.glob(".live-*"))
+
+
 def test_crash_between_files_leaves_live_on_the_previous_revision(tmp_path: Path) -> None:
     deployer = Deployer(tmp_path, ami=None)
     deployer.deploy(1, FILES_1, ENDPOINTS_1)
