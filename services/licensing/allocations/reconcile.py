@@ -9,6 +9,7 @@ inventory was taken (minus a margin), so a unit confirmed after the snapshot is 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -118,7 +119,7 @@ def store_inventory(
     session: Session,
     *,
     owner: str,
-    holders: dict[str, list[str]],
+    holders: Mapping[Any, list[str]],
     taken_at: datetime,
     now: datetime,
 ) -> None:

@@ -105,7 +105,7 @@ def install(
         f"softphones {terms.softphones}, expires {terms.expires_at.isoformat()})",
         license_id=terms.license_id,
         kid=terms.kid,
-        **terms.licensed(),
+        units=terms.licensed(),
     )
     return terms
 

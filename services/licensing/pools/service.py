@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.licensing.client import POOLS, PoolExhausted
 from services.licensing.pools.models import LicPool
@@ -46,8 +46,8 @@ def take(session: Session, pool: LicPool, count: int) -> None:
         return
     result = session.exec(
         update(LicPool)  # type: ignore[call-overload]
-        .where(LicPool.name == pool.name, LicPool.used + count <= LicPool.capacity)
-        .values(used=LicPool.used + count)
+        .where(col(LicPool.name) == pool.name, col(LicPool.used) + count <= col(LicPool.capacity))
+        .values(used=col(LicPool.used) + count)
     )
     if result.rowcount != 1:
         session.refresh(pool)
@@ -66,8 +66,8 @@ def give_back(session: Session, pool_name: str, count: int) -> None:
         return
     session.exec(
         update(LicPool)  # type: ignore[call-overload]
-        .where(LicPool.name == pool_name)
-        .values(used=LicPool.used - count)
+        .where(col(LicPool.name) == pool_name)
+        .values(used=col(LicPool.used) - count)
     )
 
 
