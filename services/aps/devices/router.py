@@ -17,6 +17,7 @@ from services.aps.devices.schemas import (
     LineIn,
 )
 from services.aps.snapshots.models import RenderState
+from services.aps.softphones.licenses import on_device_created, on_device_deleted
 from services.common.deps import SessionDep
 from services.common.errors import problem_responses
 from services.common.service_app import protected_router
@@ -102,8 +103,10 @@ def create_device(
     catalog: CatalogDep,
     sealer: SealerDep,
     response: Response,
+    request: Request,
 ) -> DevicePublic:
     device = service.create_device(session, body, telephony, catalog, sealer, caller.actor)
+    on_device_created(request, session, device, caller)
     response.headers["Location"] = f"{PREFIX}/{device.id}"
     return _public(device, service.device_lines(session, device.id), None)
 
@@ -152,7 +155,10 @@ def update_device(
     status_code=204,
     responses=problem_responses(404),
 )
-def delete_device(device_id: str, session: SessionDep, caller: CallerDep) -> Response:
+def delete_device(
+    device_id: str, session: SessionDep, caller: CallerDep, request: Request
+) -> Response:
     device = service.get_device(session, service.device_id_from_path(device_id))
     service.delete_device(session, device, caller.actor)
+    on_device_deleted(request, session, device, caller)
     return Response(status_code=204)

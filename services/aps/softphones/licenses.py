@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 
+from fastapi import Request
 from sqlmodel import Session, select
 
 from services.aps.devices.models import Device
 from services.aps.softphones.vendor import NAME as SOFTPHONE
 from services.common.db import on_commit, on_rollback
+from services.common.service_tokens import Caller
 from services.licensing.client import SOFTPHONES, LicensingClient, softphone_holder
 
 log = logging.getLogger("shareline.aps.softphones.licenses")
@@ -64,3 +66,20 @@ def softphone_holders(session: Session) -> list[str]:
     """Every softphone holder APS has, for `LicensingClient.report_inventory`."""
     ids = session.exec(select(Device.id).where(Device.vendor == SOFTPHONE)).all()
     return sorted(softphone_holder(device_id) for device_id in ids)
+
+
+def on_device_created(request: Request, session: Session, device: Device, caller: Caller) -> None:
+    """Device-route hook: a new softphone holds its license (nothing for hardware phones)."""
+    if device.vendor == SOFTPHONE:
+        hold_license(session, _licensing(request), device.id, actor=(caller.user, caller.role))
+
+
+def on_device_deleted(request: Request, session: Session, device: Device, caller: Caller) -> None:
+    """Device-route hook: a deleted softphone gives its license back after the commit."""
+    if device.vendor == SOFTPHONE:
+        release_license(session, _licensing(request), device.id, actor=(caller.user, caller.role))
+
+
+def _licensing(request: Request) -> LicensingClient:
+    client: LicensingClient = request.app.state.softphones.licensing
+    return client

@@ -14,7 +14,13 @@ from services.aps.settings import Settings
 from services.aps.softphones.runtime import Softphones
 from services.common.service_tokens import issue
 from services.common.settings import LOCAL_SERVICE_SECRET
-from tests.aps.softphones.support import Clock, FakeExtensions, add_device, commit_aps
+from tests.aps.softphones.support import (
+    Clock,
+    FakeExtensions,
+    FakeLicensing,
+    add_device,
+    commit_aps,
+)
 from tests.support.databases import make_database_url
 
 PUBLIC = "https://pbx.example.com:8443"
@@ -26,6 +32,7 @@ class Aps:
     client: httpx.AsyncClient
     settings: Settings
     extensions: FakeExtensions
+    licensing: FakeLicensing
     clock: Clock
 
     @property
@@ -70,4 +77,7 @@ async def aps(
     client = await lifespan_client(app, headers=token_headers())
     runtime: Softphones = app.state.softphones
     runtime.clock = clock
-    yield Aps(app, client, settings, extensions, clock)
+    licensing = FakeLicensing()
+    runtime.licensing.close()
+    runtime.licensing = licensing.client(settings)
+    yield Aps(app, client, settings, extensions, licensing, clock)
