@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ from tests.extensions.asterisk.snapshots import (
     USE_CASES,
     alice,
     bob,
+    slots,
 )
 from tests.support.asterisk_conf import (
     Dialplan,
@@ -381,3 +383,45 @@ def test_failed_login_is_audible_and_changes_nothing_else() -> None:
         USE_CASE_3, registered={"100"}, endpoint="100", queue_status={"add": "MEMBERALREADY"}
     ).run("shareline", "*45600")
     assert already.apps("Playback") == ["agent-alreadyon"]
+
+
+ENDPOINT_KEYS = [
+    "type", "transport", "context", "disallow", "allow", "auth", "aors", "callerid",
+    "send_pai", "trust_id_inbound", "trust_id_outbound", "direct_media", "rtp_symmetric",
+    "force_rport", "rewrite_contact", "identify_by", "set_var", "set_var",
+]  # fmt: skip
+
+
+def test_every_section_of_every_use_case_has_exactly_the_intended_keys() -> None:
+    for snapshot in USE_CASES.values():
+        for section in pjsip(snapshot):
+            kind = section.get("type")
+            if kind == "endpoint":
+                ring = any(v.startswith("SHARELINE_RING=") for v in section.getall("set_var"))
+                assert section.keys() == ENDPOINT_KEYS + (["set_var"] if ring else [])
+                assert section.get("aors") == section.name
+                assert section.get("auth") == f"auth-{section.name}"
+            elif kind == "auth":
+                assert section.keys() == ["type", "auth_type", "username", "password"]
+                assert f"auth-{section.get('username')}" == section.name
+            else:
+                assert kind == "aor"
+                base = ["type", "max_contacts", "remove_existing", "qualify_frequency"]
+                assert section.keys() in (base, [*base, "mailboxes"])
+
+
+def test_ten_thousand_extensions_with_three_slots_render_quickly() -> None:
+    extensions = tuple(
+        dataclasses.replace(
+            alice(3, **{f"{n}_3": ("distinctive", 2)}),
+            number=str(n),
+            slots=slots(str(n), 3, **{f"{n}_3": ("distinctive", 2)}),
+        )
+        for n in range(10_000_000, 10_010_000)
+    )
+    started = time.perf_counter()
+    files = render_revision(TelephonySnapshot(extensions))
+    elapsed = time.perf_counter() - started
+    # About 0.2 s on the development machine; the bound leaves room for a busy CI host.
+    assert elapsed < 2.0, f"rendering took {elapsed:.2f} s"
+    assert files[PJSIP_FILE].count(b"\ntype=endpoint\n") == 30_000
