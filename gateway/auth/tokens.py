@@ -71,7 +71,7 @@ class AdminTokens:
         if claims["iss"] != self.issuer or not isinstance(claims["sub"], str):
             raise InvalidToken("issuer or subject")
         try:
-            role = Role(claims.get("role"))
+            role = Role(str(claims.get("role")))
         except ValueError as exc:
             raise InvalidToken("role") from exc
         return TokenClaims(username=claims["sub"], role=role, issued_at=int(claims["iat"]))

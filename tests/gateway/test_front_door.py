@@ -174,3 +174,38 @@ async def test_the_limit_holds_for_a_body_without_content_length(
 )
 def test_json_depth_counts_brackets_outside_strings(body: bytes, deep: bool) -> None:
     assert json_depth_exceeds(body, 32) is deep
+
+
+async def test_each_upstream_has_its_own_timeout(
+    lifespan_client: Any, make_settings: Callable[..., Settings]
+) -> None:
+    app = create_app(
+        make_settings(
+            extensions_timeout_seconds=7, licensing_timeout_seconds=3, aps_timeout_seconds=42
+        )
+    )
+    await lifespan_client(app)
+    timeouts = {name: u.client.timeout.read for name, u in app.state.upstreams.items()}
+    assert timeouts == {"extensions": 7, "licensing": 3, "aps": 42}
+
+
+async def test_an_upstream_timeout_is_a_504_problem_naming_the_service(
+    lifespan_client: Any, make_settings: Callable[..., Settings]
+) -> None:
+    app = create_app(make_settings())
+    client = await lifespan_client(app)
+
+    def too_slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("no answer", request=request)
+
+    upstream = app.state.upstreams["licensing"]
+    await upstream.client.aclose()
+    upstream.client = httpx.AsyncClient(
+        transport=httpx.MockTransport(too_slow), base_url="http://licensing"
+    )
+    response = await client.get(
+        "/api/v1/license", headers=await bearer(client, "admin", ADMIN_PASSWORD)
+    )
+    assert response.status_code == 504
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["service"] == "licensing"

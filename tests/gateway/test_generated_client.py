@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import httpx
 import pytest
@@ -92,7 +93,7 @@ def _module(package: ModuleType, name: str) -> ModuleType:
     return importlib.import_module(f"{package.__name__}.{name}")
 
 
-def _login(package: ModuleType, base_url: str, username: str, password: str) -> object:
+def _login(package: ModuleType, base_url: str, username: str, password: str) -> Any:
     login = _module(package, "api.auth.login")
     body = _module(package, "models").BodyLogin(
         username=username, password=password, grant_type="password"

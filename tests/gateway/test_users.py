@@ -51,7 +51,7 @@ async def test_generated_first_password_is_logged_once_and_works(
         client = await lifespan_client(app)
     warnings = [r for r in caplog.records if r.name == "shareline.gateway.bootstrap"]
     assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
-    password = warnings[0].args[1]  # type: ignore[index]
+    password = str(warnings[0].args[1])  # type: ignore[index]
     assert len(password) >= 20
     assert (await login(client, "admin", password)).status_code == 200
 

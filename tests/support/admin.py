@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 
 SUITE_ADMIN_USERNAME = "admin"
-SUITE_ADMIN_PASSWORD = "suite-admin-password-0123"  # noqa: S105
-SUITE_ADMIN_TOKEN_SECRET = "e2e-admin-token-secret-fedcba9876543210"  # noqa: S105
-TOKEN_PATH = "/api/v1/auth/token"  # noqa: S105
+SUITE_ADMIN_PASSWORD = "suite-admin-password-0123"
+SUITE_ADMIN_TOKEN_SECRET = "e2e-admin-token-secret-fedcba9876543210"
+TOKEN_PATH = "/api/v1/auth/token"
 
 
 def login(

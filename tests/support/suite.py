@@ -34,7 +34,7 @@ MODULES = {
     "licensing": "services.licensing",
     "aps": "services.aps",
 }
-SECRET = "e2e-service-token-secret-0123456789abcdef"  # noqa: S105
+SECRET = "e2e-service-token-secret-0123456789abcdef"
 REPO = Path(__file__).resolve().parents[2]
 
 
