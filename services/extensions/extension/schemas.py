@@ -143,6 +143,37 @@ class ExtensionPublic(BaseModel):
 
 
 class ExtensionPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "number": "101",
+                            "name": "Bob",
+                            "identity": {"full_name": "Bob Keller", "email": None},
+                            "shared": {"enabled": False, "max_devices": 1},
+                            "no_answer": {"voicemail": False, "ring_seconds": 30},
+                            "slots": [
+                                {
+                                    "auth_name": "101",
+                                    "index": 1,
+                                    "primary": True,
+                                    "ring_mode": "ring",
+                                    "tone": None,
+                                }
+                            ],
+                            "created_at": "2026-11-26T08:00:00Z",
+                            "updated_at": "2026-11-26T08:00:00Z",
+                        }
+                    ],
+                    "total": 1,
+                    "limit": 100,
+                    "offset": 0,
+                }
+            ]
+        }
+    )
     items: list[ExtensionPublic]
     total: int
     limit: int

@@ -25,14 +25,19 @@ Endpoint = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,8}(_[0-9]{1,2})?$
 
 
 class EndpointsBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    endpoints: list[Endpoint] = Field(max_length=5000, examples=[["100", "100_2"]])
-
-
-class NotifyBody(EndpointsBody):
-    event: Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,31}$")] = Field(
-        examples=["check-sync"]
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"endpoints": ["100", "100_2"]}]}
     )
+    endpoints: list[Endpoint] = Field(max_length=5000)
+
+
+class NotifyBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"endpoints": ["100_2"], "event": "check-sync"}]},
+    )
+    endpoints: list[Endpoint] = Field(max_length=5000)
+    event: Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,31}$")]
 
 
 class ContactOut(BaseModel):
@@ -42,15 +47,89 @@ class ContactOut(BaseModel):
 
 
 class ContactsOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "contacts": {
+                        "100_2": {
+                            "status": "registered",
+                            "user_agent": "Yealink SIP-T54W",
+                            "uri": "sip:100_2@192.0.2.7:5060",
+                        },
+                        "100_3": {"status": "unregistered", "user_agent": None, "uri": None},
+                    }
+                }
+            ]
+        }
+    )
     contacts: dict[str, ContactOut]
 
 
 class NotifyOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"results": {"100_2": "sent", "100_3": "not-registered"}}]}
+    )
     results: dict[str, Literal["sent", "not-registered", "unknown-endpoint", "skipped"]]
+
+
+class CommittedSlotOut(BaseModel):
+    auth_name: str
+    index: int
+    ring_mode: Literal["ring", "distinctive", "silent"]
+    tone: int | None
+
+
+class CommittedExtensionOut(BaseModel):
+    number: str
+    name: str
+    full_name: str
+    email: str | None
+    password: str
+    slots: list[CommittedSlotOut]
+
+
+class SipOut(BaseModel):
+    host: str
+    port: int
+    transport: Literal["udp", "tcp", "tls"]
+
+
+class CommittedOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "revision": 3,
+                    "content_hash": "9be0…",
+                    "committed_at": "2026-11-26T09:00:00+00:00",
+                    "sip": {"host": "pbx.example.com", "port": 5060, "transport": "udp"},
+                    "extensions": [
+                        {
+                            "number": "100",
+                            "name": "Alice",
+                            "full_name": "Alice Smith",
+                            "email": "alice@example.com",
+                            "password": "q8Xv2mT5rK0pLw7nZ3aB9cDe",
+                            "slots": [
+                                {"auth_name": "100", "index": 1, "ring_mode": "ring", "tone": None}
+                            ],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    revision: int | None
+    content_hash: str | None
+    committed_at: str | None
+    sip: SipOut
+    extensions: list[CommittedExtensionOut]
 
 
 @router.get(
     "/internal/v1/telephony/committed",
+    response_model=CommittedOut,
     summary="The state of the latest successfully deployed telephony commit (with passwords)",
     responses=problem_responses(401),
 )

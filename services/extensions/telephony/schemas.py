@@ -107,6 +107,28 @@ class CommitResult(BaseModel):
 
 
 class RevisionPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "current_revision": 2,
+                    "items": [
+                        {
+                            "revision": 2,
+                            "content_hash": "9be0…",
+                            "committed_by": "admin",
+                            "committed_at": "2026-11-26T09:00:00Z",
+                            "kind": "commit",
+                            "source_revision": None,
+                            "deploy": {"status": "deployed", "detail": "reloaded; 4 endpoints"},
+                        },
+                    ],
+                    "limit": 50,
+                    "offset": 0,
+                }
+            ]
+        }
+    )
     current_revision: int | None = Field(description="The newest successfully deployed one")
     items: list[RevisionPublic]
     limit: int
