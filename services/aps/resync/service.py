@@ -61,7 +61,9 @@ def load_targets(engine: Engine, device_ids: list[str] | None) -> tuple[int, lis
             ).all()
         )
         vendors = dict(
-            session.exec(select(Device.id, Device.vendor).where(col(Device.id).in_(device_ids)))
+            session.exec(
+                select(Device.id, Device.vendor).where(col(Device.id).in_(device_ids))
+            ).all()
         )
     targets = [
         Target(d, vendors[d], list(endpoints.get(d) or []))
