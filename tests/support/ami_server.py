@@ -44,6 +44,7 @@ class AmiState:
     contacts: dict[str, tuple[str, str, str]] = field(default_factory=dict)
     queues: dict[str, dict[str, Member]] = field(default_factory=dict)
     reload_errors: dict[str, str] = field(default_factory=dict)
+    reloads_busy: int = 0  # answer this many Reloads with "A reload is in progress"
     on_reload: Callable[[str], None] | None = None
     stall: bool = False  # accept the connection, never answer
     actions: list[dict[str, str]] = field(default_factory=list)
@@ -147,6 +148,10 @@ class _Handler(socketserver.StreamRequestHandler):
 
     def _do_reload(self, packet: Packet, action_id: str | None) -> None:
         state, module = self.server.state, packet.get("Module", "")
+        if state.reloads_busy > 0:
+            state.reloads_busy -= 1
+            self._reply(action_id, "Error", "A reload is in progress")
+            return
         if module in state.reload_errors:
             self._reply(action_id, "Error", state.reload_errors[module])
             return

@@ -33,6 +33,7 @@ _SAFE_VALUE = re.compile(r"[^\r\n\x00]*")
 _NOTIFY_EVENT = re.compile(r"[A-Za-z0-9._;=-]{1,64}")
 _MAX_LIST_EVENTS = 1_000_000
 _MAX_LINE = 65_536
+_RELOAD_RETRY_SECONDS = 0.2
 
 
 class AmiError(BadGateway):
@@ -118,6 +119,10 @@ class AmiSession:
     @property
     def _where(self) -> str:
         return f"AMI at {self.config.host}:{self.config.port}"
+
+    def remaining(self) -> float:
+        """Seconds left before this operation's deadline; raises `AmiError` when none."""
+        return self._remaining()
 
     def _remaining(self) -> float:
         left = self._deadline - time.monotonic()
@@ -265,10 +270,19 @@ class AmiClient:
         """Reload each module in order; the first refusal raises `AmiActionFailed`."""
         with self.session() as ami:
             for module in modules:
-                response = ami.action({"Action": "Reload", "Module": module}, check=False)
-                if response.get("Response") != "Success":
-                    message = response.get("Message", "no message")
-                    raise AmiActionFailed(f"Reload of {module}", message)
+                self._reload_one(ami, module)
+
+    def _reload_one(self, ami: AmiSession, module: str) -> None:
+        while True:
+            response = ami.action({"Action": "Reload", "Module": module}, check=False)
+            if response.get("Response") == "Success":
+                return
+            message = response.get("Message", "no message")
+            # Someone else's reload (CLI, another tool) is running: wait for it, within
+            # the operation's deadline, instead of failing the deploy.
+            if "in progress" not in message.lower():
+                raise AmiActionFailed(f"Reload of {module}", message)
+            time.sleep(min(_RELOAD_RETRY_SECONDS, ami.remaining()))
 
     def endpoints(self) -> set[str]:
         with self.session() as ami:

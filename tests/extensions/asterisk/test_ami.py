@@ -85,6 +85,18 @@ def test_failing_reload_raises_with_asterisk_message(ami: FakeAmi) -> None:
     assert reloads == ["res_pjsip.so", "pbx_config.so"]
 
 
+def test_reload_waits_for_a_reload_already_in_progress(ami: FakeAmi) -> None:
+    ami.state.reloads_busy = 2
+    AmiClient(ami.config()).reload(["res_pjsip.so"])
+    assert ami.state.names().count("Reload") == 3
+
+
+def test_reload_busy_beyond_the_deadline_fails(ami: FakeAmi) -> None:
+    ami.state.reloads_busy = 1000
+    with pytest.raises(AmiError, match="did not answer within"):
+        AmiClient(ami.config(timeout=0.5)).reload(["res_pjsip.so"])
+
+
 def test_notify_sends_check_sync_to_the_endpoint(ami: FakeAmi) -> None:
     assert AmiClient(ami.config()).notify("100", "check-sync") == "NOTIFY sent"
     (sent,) = [a for a in ami.state.actions if a["Action"] == "PJSIPNotify"]
