@@ -9,6 +9,7 @@ from fastapi import Depends, Header, Request
 from sqlmodel import Session
 
 from services.common.deps import SessionDep
+from services.common.errors import Forbidden
 from services.common.service_tokens import Caller, CallerDep
 from services.extensions.asterisk_link import AsteriskLink
 from services.extensions.licensing_seam import LicenseSeam, request_key
@@ -68,3 +69,18 @@ def write_context(
 WriteDep = Annotated[WriteContext, Depends(write_context)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 LinkDep = Annotated[AsteriskLink, Depends(get_link)]
+
+
+SECRET_READER_ROLES = frozenset({"operator", "admin"})
+
+
+def secret_reader(caller: CallerDep) -> Caller:
+    """Reading a SIP password needs an operator: a viewer may read everything else."""
+    if caller.user is not None and caller.role not in SECRET_READER_ROLES:
+        raise Forbidden(
+            "reading SIP passwords needs the operator or admin role", required_role="operator"
+        )
+    return caller
+
+
+SecretReaderDep = Annotated[Caller, Depends(secret_reader)]

@@ -303,3 +303,22 @@ async def test_every_write_is_audited_with_its_actor(api) -> None:
 async def test_requests_without_a_service_token_are_refused(api) -> None:
     response = await api.get("/api/v1/extensions", headers={"X-Service-Token": ""})
     assert response.status_code == 401
+
+
+async def test_a_viewer_may_not_read_sip_passwords(api) -> None:
+    from services.common.service_tokens import issue
+    from tests.extensions.conftest import SECRET
+
+    await create(api)
+    await api.post("/api/v1/telephony/commits")
+    viewer = {
+        "X-Service-Token": issue(
+            SECRET, issuer="gateway", audience="extensions", user="val", role="viewer"
+        )
+    }
+    sheet = await api.get("/api/v1/extensions/100/credentials", headers=viewer)
+    assert sheet.status_code == 403 and STRONG not in sheet.text
+    assert sheet.json()["required_role"] == "operator"
+    file = await api.get("/api/v1/telephony/commits/1/files/pjsip_shareline.conf", headers=viewer)
+    assert file.status_code == 403 and STRONG not in file.text
+    assert (await api.get("/api/v1/extensions/100", headers=viewer)).status_code == 200

@@ -9,7 +9,7 @@ from fastapi import Query, Response
 from services.common.deps import SessionDep
 from services.common.errors import problem_responses
 from services.common.service_app import protected_router
-from services.extensions.context import SettingsDep, WriteDep
+from services.extensions.context import SecretReaderDep, SettingsDep, WriteDep
 from services.extensions.extension import service
 from services.extensions.extension.schemas import (
     Credentials,
@@ -129,9 +129,11 @@ def delete_extension(number: str, ctx: WriteDep, force: ForceQuery = False) -> R
     PATH + "/{number}/credentials",
     response_model=Credentials,
     summary="The manual-setup sheet: server, port, transport, user, auth name, password per slot",
-    responses=problem_responses(401, 404),
+    responses=problem_responses(401, 403, 404),
 )
-def credentials(number: str, session: SessionDep, settings: SettingsDep) -> Credentials:
+def credentials(
+    number: str, session: SessionDep, settings: SettingsDep, _reader: SecretReaderDep
+) -> Credentials:
     extension = service.get_extension(session, number)
     slots = service.slots_of(session, number)
     return Credentials(

@@ -11,7 +11,7 @@ from services.common.deps import SessionDep
 from services.common.errors import problem_responses
 from services.common.service_app import protected_router
 from services.common.service_tokens import CallerDep
-from services.extensions.context import SettingsDep
+from services.extensions.context import SecretReaderDep, SettingsDep
 from services.extensions.telephony import commits
 from services.extensions.telephony.changes import diff_states
 from services.extensions.telephony.schemas import (
@@ -113,10 +113,10 @@ def get_commit(rev: int, session: SessionDep) -> dict[str, Any]:
             "content": {"text/plain": {"example": "[100]\ntype=endpoint\n..."}},
             "description": "The file",
         },
-        **problem_responses(401, 404),
+        **problem_responses(401, 403, 404),
     },
 )
-def get_commit_file(rev: int, name: str, session: SessionDep) -> Response:
+def get_commit_file(rev: int, name: str, session: SessionDep, _reader: SecretReaderDep) -> Response:
     content = commits.revision_file(session, rev, name)
     return Response(
         content,
