@@ -104,14 +104,18 @@ class FakeLicensing:
     held: dict[str, str] = field(default_factory=dict)  # holder -> reserved|confirmed
     reservations: dict[str, str] = field(default_factory=dict)  # id -> holder
     requests: list[tuple[str, str]] = field(default_factory=list)
+    inventory: dict[str, Any] = field(default_factory=dict)  # owner -> last report
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
-        assert request.headers.get("Idempotency-Key")
         path = request.url.path
         self.requests.append((request.method, path))
         body = json.loads(request.content) if request.content else {}
+        if path.startswith("/internal/v1/inventory/") and request.method == "PUT":
+            self.inventory[path.rsplit("/", 1)[1]] = body
+            return httpx.Response(204)
+        assert request.headers.get("Idempotency-Key")
         if path == "/internal/v1/reservations":
             return self._reserve(body)
         if path.endswith("/confirm"):

@@ -28,9 +28,11 @@ async def test_a_new_softphone_holds_a_confirmed_license_and_gives_it_back_on_de
     device = created.json()["id"]
     assert device.startswith("sp-")
     assert aps.licensing.held == {f"softphone:{device}": "confirmed"}
+    assert aps.licensing.inventory["aps"]["holders"] == {"softphones": [f"softphone:{device}"]}
     deleted = await aps.client.delete(f"{DEVICES}/{device}")
     assert deleted.status_code == 204
     assert aps.licensing.held == {}
+    assert aps.licensing.inventory["aps"]["holders"] == {"softphones": []}
     assert await device_ids(aps) == []
 
 
@@ -77,3 +79,16 @@ async def test_hardware_phones_take_no_softphone_license(aps: Aps) -> None:
     assert aps.licensing.requests == []
     assert (await aps.client.delete(f"{DEVICES}/001565aabbcc")).status_code == 204
     assert aps.licensing.requests == []
+
+
+async def test_a_release_lost_while_licensing_was_down_is_covered_by_the_next_inventory(
+    aps: Aps,
+) -> None:
+    first = (await aps.client.post(DEVICES, json=SOFTPHONE)).json()["id"]
+    aps.licensing.down = True
+    assert (await aps.client.delete(f"{DEVICES}/{first}")).status_code == 204
+    aps.licensing.down = False
+    assert aps.licensing.held == {f"softphone:{first}": "confirmed"}  # not released yet
+    second = (await aps.client.post(DEVICES, json=SOFTPHONE)).json()["id"]
+    # The inventory no longer names the first softphone: the reconciler may release it.
+    assert aps.licensing.inventory["aps"]["holders"] == {"softphones": [f"softphone:{second}"]}
