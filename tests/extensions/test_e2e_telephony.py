@@ -47,14 +47,19 @@ BOB = {
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    suite = Suite(tmp_path_factory.mktemp("ext-e2e"))
-    suite.start_all()
+def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
+    running = Suite(tmp_path_factory.mktemp("ext-e2e"))
+    running.start_all()
     try:
-        with suite.admin_client() as client:
-            yield client
+        yield running
     finally:
-        suite.stop_all()
+        running.stop_all()
+
+
+@pytest.fixture(scope="module")
+def gateway(suite: Suite) -> Iterator[httpx.Client]:
+    with suite.admin_client() as client:
+        yield client
 
 
 def ok(response: httpx.Response, status: int = 200) -> dict:
@@ -166,3 +171,17 @@ def test_licenses_follow_the_slots(gateway: httpx.Client) -> None:
 def allocations(gateway: httpx.Client) -> set[tuple[str, str, str]]:
     body = ok(gateway.get("/api/v1/license/allocations", params={"limit": 500}))
     return {(a["pool"], a["holder"], a["state"]) for a in body["items"]}
+
+
+def test_no_sip_password_reaches_any_log(suite: Suite, gateway: httpx.Client) -> None:
+    if gateway.get("/api/v1/extensions/100").status_code == 404:
+        ok(gateway.post("/api/v1/extensions", json=ALICE), 201)
+    weak = gateway.post(
+        "/api/v1/extensions", json={**BOB, "number": "103", "password": "Leaky;Password0123456789"}
+    )
+    assert weak.status_code == 422 and "Leaky" not in weak.text
+    ok(gateway.get("/api/v1/extensions/100/credentials"))
+    logs = suite.logs()
+    assert "/api/v1/extensions/100/credentials" in logs  # the access log was written
+    for secret in (PASSWORD_100, PASSWORD_101, "Leaky;Password"):
+        assert secret not in logs
