@@ -17,6 +17,8 @@ def insert_if_absent(session: Session, model: type[SQLModel], values: dict[str, 
     table = model.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
     builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = builder(table).values(**values).on_conflict_do_nothing()
+    key = next(iter(table.primary_key.columns))
+    # RETURNING, not rowcount: drivers may report -1 for INSERT … ON CONFLICT.
+    statement = builder(table).values(**values).on_conflict_do_nothing().returning(key)
     result = session.exec(statement)  # type: ignore[call-overload]
-    return bool(result.rowcount)
+    return result.first() is not None
