@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib.util
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,11 +116,19 @@ def import_models(target: MigrationTarget) -> None:
 
 def upgrade_to_head(engine: Engine, service: str) -> None:
     """Apply every pending migration of `service` to the database behind `engine`."""
+    upgrade_then(engine, service, lambda: None)
+
+
+def upgrade_then(engine: Engine, service: str, then: Callable[[], None]) -> None:
+    """Upgrade to head, then run `then` (local mode: create unmigrated tables), all under
+    one lock, so replicas starting together neither migrate nor create a table twice."""
     # alembic's `context` is a module-level proxy: one migration per process at a time.
-    with _IN_PROCESS, _migration_lock(engine, service), engine.begin() as connection:
-        config = alembic_config(service)
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with _IN_PROCESS, _migration_lock(engine, service):
+        with engine.begin() as connection:
+            config = alembic_config(service)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+        then()
 
 
 def is_at_head(engine: Engine, service: str) -> bool:

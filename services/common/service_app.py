@@ -12,7 +12,7 @@ from services.common.migrations import (
     DatabaseBehind,
     require_head,
     service_for_prefix,
-    upgrade_to_head,
+    upgrade_then,
 )
 from services.common.service_tokens import TokenMinter, TokenVerifier, require_caller
 from services.common.settings import CommonSettings
@@ -33,9 +33,9 @@ def open_database(app: FastAPI, url: str, table_prefix: str) -> Engine:
     try:
         if service is not None and mode != "local":
             require_head(engine, service)
+        elif service is not None:
+            upgrade_then(engine, service, lambda: create_tables(engine, table_prefix))
         else:
-            if service is not None:
-                upgrade_to_head(engine, service)
             create_tables(engine, table_prefix)
     except DatabaseBehind as exc:
         log.error("refusing to start: %s", exc)
