@@ -174,7 +174,11 @@ async def test_with_asterisk_a_commit_reloads_and_verifies_the_endpoints(make_ap
         await create(api, shared={"enabled": True, "max_devices": 2})
         deployed = await commit(api)
         assert deployed["revision"]["deploy"]["status"] == "deployed"
-        assert "Reload" in ami.state.names()
+        reloads = ami.state.names().count("Reload")
+        assert reloads > 0
+        unchanged = await commit(api, expected=200)
+        assert unchanged["changed"] is False
+        assert ami.state.names().count("Reload") == reloads
         # Asterisk does not report 101 after the reload: the deploy rolls back.
         await create(api, "101")
         failed = await commit(api)
