@@ -41,10 +41,12 @@ def request_key(header_value: str | None) -> str:
 
 
 def extension_holders(number: str, secondary_auth_names: Iterable[str]) -> dict[str, list[str]]:
-    return {
-        USERS: [extension_holder(number)],
-        SHARED_DEVICES: [slot_holder(a) for a in secondary_auth_names],
-    }
+    """What an extension holds: one user unit, one shared-device unit per secondary slot."""
+    return {USERS: [extension_holder(number)], **slot_holders(secondary_auth_names)}
+
+
+def slot_holders(secondary_auth_names: Iterable[str]) -> dict[str, list[str]]:
+    return {SHARED_DEVICES: [slot_holder(a) for a in secondary_auth_names]}
 
 
 class LicenseSeam:

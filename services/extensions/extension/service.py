@@ -14,7 +14,7 @@ from services.extensions.extension.errors import (
     SlotInUse,
 )
 from services.extensions.extension.schemas import ExtensionCreate, ExtensionUpdate, Shared
-from services.extensions.licensing_seam import extension_holders
+from services.extensions.licensing_seam import extension_holders, slot_holders
 from services.extensions.tables import DialNumber, Extension, QueueAgent, Slot, utcnow
 
 
@@ -181,7 +181,7 @@ def _resize(ctx: WriteContext, extension: Extension, target: int, *, force: bool
         added = range(current + 1, target + 1)
         ctx.seam.allocate(
             ctx.session,
-            {"shared_devices": [f"slot:{validation.auth_name(number, i)}" for i in added]},
+            slot_holders(validation.auth_name(number, i) for i in added),
             key=ctx.key,
             actor=ctx.licensing_actor,
         )
@@ -192,7 +192,7 @@ def _resize(ctx: WriteContext, extension: Extension, target: int, *, force: bool
         ctx.session.exec(delete(Slot).where(col(Slot.auth_name).in_(removed)))
         ctx.seam.release_after_commit(
             ctx.session,
-            {"shared_devices": [f"slot:{a}" for a in removed]},
+            slot_holders(removed),
             key=ctx.key,
             actor=ctx.licensing_actor,
         )
