@@ -217,6 +217,11 @@ async def test_raising_max_devices_adds_slots_and_lowering_removes_the_highest(a
     disabled = await api.patch("/api/v1/extensions/100", json={"shared": {"enabled": False}})
     assert auth_names(disabled.json()) == ["100"]
     assert disabled.json()["shared"] == {"enabled": False, "max_devices": 1}
+    contradictory = await api.patch(
+        "/api/v1/extensions/100", json={"shared": {"enabled": False, "max_devices": 2}}
+    )
+    assert contradictory.status_code == 422
+    assert contradictory.json()["type"] == "urn:shareline:problem:shared-settings-invalid"
 
 
 async def test_patch_changes_name_identity_and_no_answer_rule(api) -> None:

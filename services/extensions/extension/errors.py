@@ -21,3 +21,7 @@ class SlotInUse(Conflict):
     """A slot that would be removed is registered from a device; `force=true` overrides."""
 
     slug, title = "slot-in-use", "Slot in use"
+
+
+class SharedSettingsInvalid(Unprocessable):
+    slug, title = "shared-settings-invalid", "Invalid shared settings"

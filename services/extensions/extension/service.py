@@ -11,6 +11,7 @@ from services.extensions.extension.errors import (
     ExtensionNotFound,
     MaxDevicesOverCap,
     NumberTaken,
+    SharedSettingsInvalid,
     SlotInUse,
 )
 from services.extensions.extension.schemas import ExtensionCreate, ExtensionUpdate, Shared
@@ -161,7 +162,7 @@ def _merged_shared(extension: Extension, body: ExtensionUpdate) -> Shared:
     try:
         return Shared(enabled=enabled, max_devices=max_devices)
     except ValueError as exc:
-        raise MaxDevicesOverCap(
+        raise SharedSettingsInvalid(
             "max_devices must be 1 while shared support is disabled", field="shared.max_devices"
         ) from exc
 
