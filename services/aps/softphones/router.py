@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -22,17 +22,29 @@ from starlette.responses import Response
 
 from services.aps.provisioning.identify import client_address
 from services.aps.softphones import qr, service
+from services.aps.softphones.errors import TokenUsed
 from services.aps.softphones.negotiation import negotiate
 from services.aps.softphones.page import PAGE_HEADERS, landing_page
 from services.aps.softphones.runtime import Softphones
 from services.aps.softphones.status import QrStatus
-from services.common.errors import problem_responses
+from services.common.errors import PROBLEM_MEDIA_TYPE, problem_responses
 from services.common.service_app import protected_router
 from services.common.service_tokens import Caller, CallerDep
 
 LINPHONE_HEADER = "X-Linphone-Provisioning"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 Flavour = Literal["json", "linphone"]
+GONE: dict[int | str, dict[str, Any]] = {
+    410: {
+        "description": "The link was used, expired, or was replaced or withdrawn",
+        "content": {
+            PROBLEM_MEDIA_TYPE: {
+                "schema": {"$ref": "#/components/schemas/Problem"},
+                "example": TokenUsed("this provisioning link was already used").to_problem(),
+            }
+        },
+    }
+}
 
 
 class SentLinkPublic(BaseModel):
@@ -117,15 +129,20 @@ def provisioning_router() -> APIRouter:
     router = protected_router()
     path = "/provision/softphone/{token}"
 
-    @router.api_route(
+    @router.get(
         path,
-        methods=["GET", "HEAD"],
         tags=["provisioning"],
         summary="The one-time link: a page for browsers; the account for Linphone",
+        description=(
+            "Without the `X-Linphone-Provisioning` header (browsers, link previews, mail "
+            "scanners) a small HTML page that does not use the link up. With it, the "
+            "Linphone remote-provisioning XML (or `?format=json`), using the link up."
+        ),
         response_class=HTMLResponse,
         responses={
             200: {"content": {"text/html": {}, "application/xml": {}, "application/json": {}}},
-            **problem_responses(404, 406, 409),
+            **problem_responses(404, 409, 503),
+            **GONE,
         },
     )
     async def open_link(
@@ -134,13 +151,13 @@ def provisioning_router() -> APIRouter:
         linphone: Annotated[str | None, Header(alias=LINPHONE_HEADER)] = None,
         user_agent: Annotated[str | None, Header()] = None,
     ) -> Response:
-        runtime, engine = _runtime(request), request.app.state.engine
-        if linphone is None or request.method == "HEAD":
-            expires = await run_in_threadpool(service.check_link, engine, runtime, token)
-            body = "" if request.method == "HEAD" else landing_page(expires)
-            return HTMLResponse(body, headers=PAGE_HEADERS)
-        flavour = format or service.LINPHONE
-        return await _redeem(request, caller, token, flavour, user_agent)
+        if linphone is None:
+            return await _page(request, token, with_body=True)
+        return await _redeem(request, caller, token, format or service.LINPHONE, user_agent)
+
+    @router.head(path, include_in_schema=False)
+    async def peek_link(token: str, request: Request, _caller: CallerDep) -> Response:
+        return await _page(request, token, with_body=False)
 
     @router.post(
         path,
@@ -149,7 +166,8 @@ def provisioning_router() -> APIRouter:
         response_class=Response,
         responses={
             200: {"content": {"application/json": {}, "application/xml": {}}},
-            **problem_responses(404, 406, 409),
+            **problem_responses(404, 406, 409, 503),
+            **GONE,
         },
     )
     async def redeem(
@@ -167,6 +185,14 @@ def provisioning_router() -> APIRouter:
         return await _redeem(request, caller, token, flavour, user_agent)
 
     return router
+
+
+async def _page(request: Request, token: str, *, with_body: bool) -> Response:
+    """The landing page; it checks the link but never uses it up."""
+    expires = await run_in_threadpool(
+        service.check_link, request.app.state.engine, _runtime(request), token
+    )
+    return HTMLResponse(landing_page(expires) if with_body else "", headers=PAGE_HEADERS)
 
 
 async def _redeem(

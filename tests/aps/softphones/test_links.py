@@ -241,3 +241,23 @@ async def test_access_logs_name_the_link_by_a_hash_prefix_only(
     logs = rendered_logs(caplog.records)
     assert "/provision/softphone/sha256:" in logs
     assert token not in logs and PASSWORD not in logs
+
+
+async def test_deleting_the_softphone_ends_its_link(aps: Aps) -> None:
+    device = aps.softphone()
+    token = await issue(aps, device)
+    assert (await aps.client.delete(f"/api/v1/aps/devices/{device}")).status_code == 204
+    problem(await aps.client.post(link(token)), 404, "qr-token-unknown")
+
+
+async def test_the_routes_are_documented_with_their_problems(aps: Aps) -> None:
+    doc = (await aps.client.get("/openapi.json")).json()
+    qr_paths = doc["paths"]["/api/v1/aps/devices/{device_id}/qr"]
+    assert set(qr_paths) == {"post", "get", "delete"}
+    assert set(qr_paths["post"]["responses"]) >= {"200", "404", "406", "409"}
+    assert set(doc["paths"]["/api/v1/aps/devices/{device_id}/qr/send"]["post"]["responses"]) >= {
+        "200", "404", "409", "502", "503"
+    }
+    link_paths = doc["paths"]["/provision/softphone/{token}"]
+    assert set(link_paths) == {"get", "post"}
+    assert set(link_paths["post"]["responses"]) >= {"200", "404", "406", "409", "410"}

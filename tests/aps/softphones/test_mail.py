@@ -119,6 +119,17 @@ async def test_smtp_refusing_the_message_is_502_and_the_link_is_withdrawn(
     assert row.revoked_reason == tokens.MAIL_FAILED
 
 
+async def test_starttls_against_a_server_without_tls_is_502(aps: Aps, smtp: SmtpServer) -> None:
+    use_smtp(aps, smtp.port)
+    aps.runtime.settings = aps.runtime.settings.model_copy(update={"smtp_security": "starttls"})
+    device = aps.softphone()
+    failed = await aps.client.post(f"/api/v1/aps/devices/{device}/qr/send")
+    assert failed.status_code == 502, failed.text
+    assert failed.json()["type"] == "urn:shareline:problem:mail-failed"
+    [row] = token_rows(aps)
+    assert row.revoked_reason == tokens.MAIL_FAILED
+
+
 async def test_no_identity_email_is_409_and_no_link_is_made(aps: Aps, smtp: SmtpServer) -> None:
     use_smtp(aps, smtp.port)
     device = aps.softphone(auth_name="101_2")
