@@ -54,7 +54,7 @@ def authenticate(request: Request, token: str | None) -> Principal:
         raise NotAuthenticated() from exc
     with unit_of_work(request.app.state.engine, READ) as session:
         user = session.exec(select(User).where(User.username == claims.username)).first()
-    if user is None or user.disabled or claims.issued_at < user.tokens_valid_after:
+    if user is None or user.disabled or claims.version != user.token_version:
         raise NotAuthenticated()
     return Principal(user.username, Role(user.role))
 

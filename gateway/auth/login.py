@@ -18,7 +18,7 @@ from sqlmodel import select
 
 from gateway.auth.errors import InvalidCredentials
 from gateway.auth.passwords import hash_password, needs_rehash, verify_password
-from gateway.users.models import Role, User, utcnow
+from gateway.users.models import User, utcnow
 from services.common.db import READ, WRITE, unit_of_work
 
 log = logging.getLogger("shareline.gateway.login")
@@ -64,10 +64,8 @@ def _record_success(engine: Engine, user_id: int, password: str) -> None:
         session.add(user)
 
 
-def check_password_login(
-    engine: Engine, username: str, password: str, lockout: Lockout
-) -> tuple[str, Role]:
-    """The account's username and role, or InvalidCredentials."""
+def check_password_login(engine: Engine, username: str, password: str, lockout: Lockout) -> User:
+    """The account, or InvalidCredentials."""
     now = utcnow()
     user = _find(engine, username)
     matches = verify_password(user.password_hash if user else None, password)
@@ -84,4 +82,4 @@ def check_password_login(
         raise InvalidCredentials()
     if user.failed_logins or needs_rehash(user.password_hash):
         _record_success(engine, user.id, password)
-    return user.username, Role(user.role)
+    return user

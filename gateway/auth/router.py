@@ -13,6 +13,7 @@ from gateway.auth.deps import TOKEN_URL
 from gateway.auth.login import Lockout, check_password_login
 from gateway.auth.tokens import AdminTokens
 from gateway.settings import Settings
+from gateway.users.models import Role
 from services.common.errors import problem_responses
 
 
@@ -59,13 +60,10 @@ def auth_router(settings: Settings) -> APIRouter:
         After `SHARELINE_LOGIN_MAX_FAILURES` wrong passwords within the failure window
         the account is locked for `SHARELINE_LOGIN_LOCKOUT_SECONDS`.
         """
-        username, role = check_password_login(
-            request.app.state.engine, form.username, form.password, lockout
-        )
+        user = check_password_login(request.app.state.engine, form.username, form.password, lockout)
         tokens: AdminTokens = request.app.state.admin_tokens
+        token = tokens.issue(user.username, Role(user.role), user.token_version)
         response.headers["Cache-Control"] = "no-store"
-        return TokenResponse(
-            access_token=tokens.issue(username, role), expires_in=tokens.ttl_seconds
-        )
+        return TokenResponse(access_token=token, expires_in=tokens.ttl_seconds)
 
     return router

@@ -30,7 +30,7 @@ class InvalidToken(Exception):
 class TokenClaims:
     username: str
     role: Role
-    issued_at: int
+    version: int
 
 
 @dataclass(frozen=True)
@@ -40,13 +40,16 @@ class AdminTokens:
     audience: str
     ttl_seconds: int
 
-    def issue(self, username: str, role: Role, *, now: float | None = None) -> str:
+    def issue(
+        self, username: str, role: Role, version: int = 0, *, now: float | None = None
+    ) -> str:
         issued = int(time.time() if now is None else now)
         claims: dict[str, Any] = {
             "iss": self.issuer,
             "aud": self.audience,
             "sub": username,
             "role": role.value,
+            "ver": version,
             "iat": issued,
             "nbf": issued,
             "exp": issued + self.ttl_seconds,
@@ -74,4 +77,7 @@ class AdminTokens:
             role = Role(str(claims.get("role")))
         except ValueError as exc:
             raise InvalidToken("role") from exc
-        return TokenClaims(username=claims["sub"], role=role, issued_at=int(claims["iat"]))
+        version = claims.get("ver")
+        if not isinstance(version, int):
+            raise InvalidToken("version")
+        return TokenClaims(username=claims["sub"], role=role, version=version)

@@ -47,9 +47,9 @@ class User(SQLModel, table=True):
     disabled: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
-    # Tokens issued before this instant (epoch seconds) are refused: set when the
-    # password changes or the account is disabled, so old tokens die with it.
-    tokens_valid_after: int = 0
+    # Every token carries the version current at login (claim `ver`); a password change
+    # bumps it, so every earlier token dies at once, even one issued the same second.
+    token_version: int = 0
     failed_logins: int = 0
     first_failed_at: datetime | None = None
     locked_until: datetime | None = None

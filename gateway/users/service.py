@@ -8,8 +8,6 @@ CurrentPasswordWrong (403)  changing one's own password needs the current one
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -78,7 +76,7 @@ def _keep_an_admin(session: Session, user: User, *, role: Role, disabled: bool) 
 
 def _set_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
-    user.tokens_valid_after = int(time.time())
+    user.token_version += 1
     user.failed_logins, user.first_failed_at, user.locked_until = 0, None, None
 
 

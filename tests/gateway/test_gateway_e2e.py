@@ -52,6 +52,7 @@ def _claims(**overrides: Any) -> dict[str, Any]:
         "aud": AUDIENCE,
         "sub": "admin",
         "role": "admin",
+        "ver": 0,
         "iat": now,
         "nbf": now,
         "exp": now + 300,
@@ -103,6 +104,8 @@ BAD_TOKENS = {
     "no expiry": lambda: _signed(_claims(exp=None)),
     "no issued-at": lambda: _signed(_claims(iat=None)),
     "unknown role": lambda: _signed(_claims(role="root")),
+    "no token version": lambda: _signed(_claims(ver=None)),
+    "old token version": lambda: _signed(_claims(ver=-1)),
     "unknown user": lambda: _signed(_claims(sub="mallory")),
     "garbage": lambda: "not.a.jwt",
 }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,10 +10,8 @@ import httpx
 import pytest
 
 from gateway.app import create_app
-from gateway.auth.tokens import AdminTokens
 from gateway.settings import Settings
 from gateway.users.bootstrap import BootstrapError
-from gateway.users.models import Role
 from services.common.db import create_db_engine
 from services.common.migrations import upgrade_to_head
 from tests.gateway.conftest import ADMIN_PASSWORD
@@ -276,10 +273,7 @@ async def test_an_admin_reset_of_a_password_ends_earlier_tokens(
     client = await lifespan_client(app)
     admin = await bearer(client, "admin", ADMIN_PASSWORD)
     await add_user(client, admin, "olga", "operator")
-    tokens: AdminTokens = app.state.admin_tokens
-    earlier = {
-        "Authorization": f"Bearer {tokens.issue('olga', Role.operator, now=time.time() - 60)}"
-    }
+    earlier = await bearer(client, "olga", "olga-password-123")  # this very second
     assert (await client.get("/api/v1/users/olga", headers=earlier)).status_code == 200
     await client.put("/api/v1/users/olga", headers=admin, json={"password": "reset-by-admin-1"})
     assert (await client.get("/api/v1/users/olga", headers=earlier)).status_code == 401
