@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from services.common.errors import Problem, install_error_handlers
+from services.common.errors import PROBLEM_MEDIA_TYPE, Problem, install_error_handlers
 from services.common.health import ReadinessCheck, health_router
 from services.common.logs import configure_logging
 from services.common.metrics import install_metrics
@@ -74,7 +74,8 @@ def _validation_errors_are_problems(schema: dict[str, Any]) -> None:
             if not isinstance(operation, dict):
                 continue
             response = operation.get("responses", {}).get("422")
-            if response is not None:
+            # A route that documents its own 422 problems (with examples) keeps them.
+            if response is not None and PROBLEM_MEDIA_TYPE not in response.get("content", {}):
                 operation["responses"]["422"] = {
                     "description": "Validation error",
                     "content": {

@@ -214,3 +214,28 @@ async def test_license_routes_need_a_service_token(licensing: Licensing) -> None
     response = await licensing.client.get("/api/v1/license")
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_openapi_documents_examples_and_every_refusal(licensing: Licensing) -> None:
+    response = await licensing.client.get("/openapi.json", headers=headers())
+    paths = response.json()["paths"]
+    put = paths["/api/v1/license"]["put"]
+    refusals = put["responses"]["422"]["content"]["application/problem+json"]["examples"]
+    assert {name for name in refusals if name.startswith("license-key-")} == {
+        slug for slug, _ in BAD_KEYS.values()
+    }
+    reserve = paths["/internal/v1/reservations"]["post"]["responses"]["409"]
+    exhausted = reserve["content"]["application/problem+json"]["examples"]["pool-exhausted"]
+    assert {"pool", "capacity", "used", "requested"} <= set(exhausted["value"])
+    schemas = response.json()["components"]["schemas"]
+    assert schemas["LicenseStatus"]["examples"][0]["system_id"].startswith("SL-")
+    for path, item in paths.items():
+        if not path.startswith(("/api/", "/internal/")):
+            continue
+        for operation in item.values():
+            problem_statuses = [
+                status
+                for status, answer in operation["responses"].items()
+                if "application/problem+json" in answer.get("content", {})
+            ]
+            assert problem_statuses, f"{path} documents no problem response"

@@ -32,9 +32,18 @@ from services.licensing.allocations.schemas import (
     ReservationOut,
 )
 from services.licensing.allocations.service import Request, confirm, release, reserve
-from services.licensing.client import POOLS
+from services.licensing.client import (
+    POOLS,
+    ClockSetBack,
+    IdempotencyKeyReused,
+    LicenseExpired,
+    PoolExhausted,
+    ReservationExpired,
+    ReservationNotFound,
+)
 from services.licensing.clock import NowDep, from_db
 from services.licensing.deps import LimitQuery, OffsetQuery, SettingsDep
+from services.licensing.openapi import problems
 from services.licensing.system import record_time_seen
 from services.licensing.transaction import EngineDep, in_transaction
 
@@ -52,6 +61,18 @@ OptionalIdempotencyKey = Annotated[
     Header(alias="Idempotency-Key", min_length=1, max_length=idempotency.MAX_KEY_LENGTH),
 ]
 
+ALLOCATION_REFUSALS = (
+    PoolExhausted(pool="shared_devices", capacity=25, used=25, requested=1),
+    LicenseExpired(
+        "the license expired at 2027-11-26T08:00:00+00:00 and its grace period ended at "
+        "2027-12-03T08:00:00+00:00; install a new license key"
+    ),
+    ClockSetBack("the system clock is 3600 s behind the latest time seen", behind_seconds=3600),
+)
+KEY_REUSED = IdempotencyKeyReused(
+    "this Idempotency-Key was already used with a different request body"
+)
+
 internal = protected_router()
 public = protected_router()
 
@@ -61,7 +82,7 @@ public = protected_router()
     status_code=201,
     response_model=ReservationOut,
     summary="Reserve units for holders (all or nothing)",
-    responses=problem_responses(409, 422, 503),
+    responses=problems(401, 409, 422, 503, examples=(*ALLOCATION_REFUSALS, KEY_REUSED)),
     tags=["internal"],
 )
 def reserve_units(
@@ -88,7 +109,25 @@ def reserve_units(
     "/internal/v1/reservations/{reservation_id}/confirm",
     response_model=ReservationOut,
     summary="Confirm a reservation (idempotent)",
-    responses=problem_responses(404, 409, 422, 503),
+    responses=problems(
+        401,
+        404,
+        409,
+        422,
+        503,
+        examples=(
+            ReservationNotFound("reservation 5f0c1e7a does not exist"),
+            ReservationExpired(
+                "reservation 5f0c1e7a expired and its units were taken meanwhile",
+                pool="users",
+                capacity=10,
+                used=10,
+                requested=1,
+            ),
+            *ALLOCATION_REFUSALS,
+            KEY_REUSED,
+        ),
+    ),
     tags=["internal"],
 )
 def confirm_reservation(
@@ -115,7 +154,7 @@ def confirm_reservation(
     "/internal/v1/releases",
     response_model=ReleasedOut,
     summary="Release the units holders hold (not holding is not an error)",
-    responses=problem_responses(422, 503),
+    responses=problems(401, 422, 503, examples=(KEY_REUSED,)),
     tags=["internal"],
 )
 def release_units(

@@ -8,15 +8,34 @@ from fastapi import Request
 from sqlmodel import Session
 
 from services.common.deps import SessionDep
-from services.common.errors import problem_responses
+from services.common.errors import Unprocessable, problem_responses
 from services.common.service_app import protected_router
 from services.common.service_tokens import CallerDep
 from services.licensing.clock import NowDep
 from services.licensing.deps import LimitQuery, OffsetQuery, SettingsDep
+from services.licensing.keys import verify
 from services.licensing.keys.schemas import HistoryPage, InstallKey, LicenseStatus
 from services.licensing.keys.service import history, install
 from services.licensing.keys.status import license_status
+from services.licensing.openapi import problems
 from services.licensing.transaction import EngineDep, in_transaction
+
+KEY_REFUSALS = (
+    Unprocessable("body.key: Field required"),
+    verify.MalformedKey("the license key is not a compact JWS"),
+    verify.WrongAlgorithm("license keys must be signed with EdDSA (Ed25519)"),
+    verify.UnknownKeyId("the key was signed with a vendor key this system does not trust"),
+    verify.BadSignature("the license key's signature does not verify"),
+    verify.WrongIssuer("the key was not issued by 'shareline-license-vendor'"),
+    verify.WrongSystem(
+        "the key is for system 'SL-AAAA-BBBB-CCCC-DDDD', not for this system "
+        "(SL-7K2M-Q9XD-A4TR-PL3C)",
+        system_id="SL-7K2M-Q9XD-A4TR-PL3C",
+    ),
+    verify.KeyExpired("the key expired at 2026-01-01T00:00:00+00:00"),
+    verify.KeyNotYetValid("the key is valid from 2027-01-01T00:00:00+00:00"),
+    verify.LicenseKeyRejected("the key's 'users' must be a whole number of units"),
+)
 
 router = protected_router()
 
@@ -36,7 +55,7 @@ def read_license(session: SessionDep, now: NowDep, settings: SettingsDep) -> dic
     "/api/v1/license",
     response_model=LicenseStatus,
     summary="Install a license key; a refused key leaves the one in force",
-    responses=problem_responses(401, 422, 503),
+    responses=problems(401, 422, 503, examples=KEY_REFUSALS),
     tags=["license"],
 )
 def install_license(
