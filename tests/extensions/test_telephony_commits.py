@@ -186,3 +186,33 @@ async def test_with_asterisk_a_commit_reloads_and_verifies_the_endpoints(make_ap
         listed = (await api.get("/api/v1/telephony/commits")).json()
         assert listed["current_revision"] == 1
         assert (await api.get("/api/v1/telephony/changes")).json()["extensions"]["added"] == ["101"]
+
+
+async def test_the_snapshot_is_read_in_one_pass_whatever_the_size(api):
+    from sqlalchemy import event
+
+    from services.common.db import READ, unit_of_work
+    from services.extensions.telephony.state import build_state
+
+    engine = api.app.state.engine
+    settings = api.app.state.settings
+
+    def count_queries() -> int:
+        seen: list[str] = []
+
+        def on_execute(*args) -> None:
+            seen.append(args[2])
+
+        event.listen(engine, "before_cursor_execute", on_execute)
+        try:
+            with unit_of_work(engine, READ) as session:
+                build_state(session, settings)
+        finally:
+            event.remove(engine, "before_cursor_execute", on_execute)
+        return len(seen)
+
+    await create(api)
+    few = count_queries()
+    for number in range(101, 121):
+        await create(api, str(number), shared={"enabled": True, "max_devices": 2})
+    assert count_queries() == few
