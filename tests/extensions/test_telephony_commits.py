@@ -216,3 +216,21 @@ async def test_the_snapshot_is_read_in_one_pass_whatever_the_size(api):
     for number in range(101, 121):
         await create(api, str(number), shared={"enabled": True, "max_devices": 2})
     assert count_queries() == few
+
+
+async def test_commits_racing_with_edits_leave_the_newest_revision_live(api, tmp_path):
+    await create(api)
+
+    async def edit_then_commit(name: str) -> None:
+        await api.patch("/api/v1/extensions/100", json={"name": name})
+        await api.post("/api/v1/telephony/commits")
+
+    await asyncio.gather(*(edit_then_commit(n) for n in ("Ann", "Bea", "Cy", "Di")))
+    listed = (await api.get("/api/v1/telephony/commits")).json()
+    current = listed["current_revision"]
+    assert current == max(r["revision"] for r in listed["items"])
+    assert os.readlink(tmp_path / "asterisk" / "live").endswith(f"/{current}")
+    live = (tmp_path / "asterisk" / "live" / "pjsip_shareline.conf").read_bytes()
+    assert live == (await files_of(api, current))["pjsip_shareline.conf"]
+    # The last commit saw the last edit: nothing is left pending.
+    assert (await api.get("/api/v1/telephony/changes")).json()["changed"] is False
