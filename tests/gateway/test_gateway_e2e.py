@@ -8,6 +8,7 @@ import os
 import time
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -255,3 +256,32 @@ def test_every_reference_in_the_merged_openapi_resolves(running: Suite) -> None:
     assert refs and refs <= set(schemas), sorted(refs - set(schemas))
     titles = [s.get("title") for s in schemas.values() if s.get("title")]
     assert len(titles) == len(set(titles))
+
+
+def test_parallel_wrong_passwords_lock_exactly_at_the_threshold(running: Suite) -> None:
+    with running.admin_client() as admin:
+        created = admin.post(
+            "/api/v1/users",
+            json={"username": "lucky", "password": "lucky-password-123", "role": "viewer"},
+        )
+        assert created.status_code == 201
+    form = {"username": "lucky", "password": "wrong-guess-123", "grant_type": "password"}
+    url = running.gateway + "/api/v1/auth/token"
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        answers = list(pool.map(lambda _: httpx.post(url, data=form, timeout=30), range(5)))
+    assert [a.status_code for a in answers] == [401] * 5
+    right = {**form, "password": "lucky-password-123"}
+    locked = httpx.post(url, data=right, timeout=30)
+    assert locked.status_code == 401
+    assert locked.json() == answers[0].json()
+
+
+def test_two_concurrent_creates_of_one_username_give_one_account(running: Suite) -> None:
+    body = {"username": "twin", "password": "twin-password-123", "role": "viewer"}
+    with running.admin_client() as admin:
+        admin.get("/api/v1/users")  # log in once, before the race
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            answers = list(pool.map(lambda _: admin.post("/api/v1/users", json=body), range(2)))
+        assert sorted(a.status_code for a in answers) == [201, 409]
+        names = [u["username"] for u in admin.get("/api/v1/users").json()]
+    assert names.count("twin") == 1
