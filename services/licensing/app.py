@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from services.common.app_factory import build_app
 from services.common.db import unit_of_work
@@ -34,6 +34,7 @@ from services.licensing.keys.verify import load_trusted_keys
 from services.licensing.pools.service import ensure_pools, set_capacities
 from services.licensing.settings import Settings
 from services.licensing.system import ensure_system, record_time_seen
+from services.licensing.transaction import in_transaction
 
 NAME = "licensing"
 RECONCILER_ACTOR = "service:licensing-reconciler"
@@ -92,10 +93,12 @@ def bootstrap(engine: Engine, settings: Settings, clock: Clock) -> None:
 def reconcile_once(engine: Engine, clock: Clock) -> int:
     """Release reservations past their lifetime; answers how many were released."""
     now = clock()
-    with unit_of_work(engine) as session:
+
+    def work(session: Session) -> int:
         record_time_seen(session, now)
-        released = release_expired(session, now=now, actor=RECONCILER_ACTOR)
-    return len(released)
+        return len(release_expired(session, now=now, actor=RECONCILER_ACTOR))
+
+    return in_transaction(engine, work)
 
 
 async def reconcile_periodically(app: FastAPI, settings: Settings) -> None:
