@@ -18,8 +18,12 @@ from services.aps.softphones.vendor import NAME as SOFTPHONE
 from services.extensions.client import CommittedTelephony
 
 
-def softphone(session: Session, device_id: str) -> Device:
-    device = session.get(Device, device_id)
+def softphone(session: Session, device_id: str, *, lock: bool = False) -> Device:
+    """The softphone, or the problem saying why not; `lock` serializes its link issuing."""
+    query = select(Device).where(Device.id == device_id)
+    # On PostgreSQL a row lock keeps two concurrent issuings from both staying outstanding;
+    # SQLite's BEGIN IMMEDIATE already runs them one after the other.
+    device = session.exec(query.with_for_update() if lock else query).first()
     if device is None:
         raise SoftphoneNotFound(f"device {device_id} does not exist", device=device_id)
     if device.vendor != SOFTPHONE:

@@ -40,7 +40,7 @@ def issue_link(
     """A new one-time link for a softphone whose slot is committed; older links stop."""
     now = runtime.now()
     with unit_of_work(engine, WRITE) as session:
-        softphone(session, device_id)
+        softphone(session, device_id, lock=True)
         committed_slot(session, device_id)
         issued = tokens.issue(
             session, device_id, now=now, ttl_seconds=runtime.settings.qr_token_ttl_seconds,
@@ -71,6 +71,7 @@ def send_link(
     mail.require_configured(runtime.settings)
     now = runtime.now()
     with unit_of_work(engine, WRITE) as session:
+        softphone(session, device_id, lock=True)
         issued = tokens.issue(
             session, device_id, now=now, ttl_seconds=runtime.settings.qr_token_ttl_seconds,
             issued_by=actor, sent_to=account.email,
@@ -121,7 +122,7 @@ def _log_issued(issued: tokens.IssuedToken, actor: str | None, *, sent_to: str |
 
 def withdraw_links(engine: Engine, runtime: Softphones, device_id: str) -> int:
     with unit_of_work(engine, WRITE) as session:
-        softphone(session, device_id)
+        softphone(session, device_id, lock=True)
         return tokens.revoke_outstanding(
             session, device_id, now=runtime.now(), reason=tokens.WITHDRAWN
         )

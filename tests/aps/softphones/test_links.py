@@ -5,13 +5,18 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 
 import defusedxml.ElementTree as SafeET
 import pytest
 from PIL import Image
 from pyzbar.pyzbar import decode
+from sqlmodel import select
 
+from services.aps.softphones import service
 from services.aps.softphones.account import LPCONFIG_NS
+from services.aps.softphones.models import SoftphoneToken
+from services.common.db import READ, unit_of_work
 from tests.aps.softphones.conftest import PUBLIC, Aps
 from tests.aps.softphones.support import PASSWORD, SIP_HOST, add_device, rendered_logs
 
@@ -261,3 +266,24 @@ async def test_the_routes_are_documented_with_their_problems(aps: Aps) -> None:
     link_paths = doc["paths"]["/provision/softphone/{token}"]
     assert set(link_paths) == {"get", "post"}
     assert set(link_paths["post"]["responses"]) >= {"200", "404", "406", "409", "410"}
+
+
+async def test_of_concurrent_issuings_exactly_one_link_stays_outstanding(aps: Aps) -> None:
+    device = aps.softphone()
+    barrier = threading.Barrier(8)
+    issued: list[str] = []
+
+    def attempt() -> None:
+        barrier.wait()
+        issued.append(service.issue_link(aps.engine, aps.runtime, device, actor="admin").token)
+
+    workers = [threading.Thread(target=attempt) for _ in range(8)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=30)
+    assert len(issued) == 8
+    with unit_of_work(aps.engine, READ) as session:
+        rows = session.exec(select(SoftphoneToken)).all()
+    assert len(rows) == 8
+    assert sum(1 for row in rows if row.revoked_at is None) == 1
