@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -287,3 +288,10 @@ async def test_of_concurrent_issuings_exactly_one_link_stays_outstanding(aps: Ap
         rows = session.exec(select(SoftphoneToken)).all()
     assert len(rows) == 8
     assert sum(1 for row in rows if row.revoked_at is None) == 1
+
+
+async def test_of_ten_simultaneous_redemptions_one_gets_the_account(aps: Aps) -> None:
+    token = await issue(aps, aps.softphone())
+    answers = await asyncio.gather(*(aps.client.post(link(token)) for _ in range(10)))
+    assert sorted(a.status_code for a in answers) == [200] + [410] * 9
+    assert sum(PASSWORD in a.text for a in answers) == 1
