@@ -7,6 +7,7 @@ to migrate. Requests are spread over both sets.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -38,9 +39,12 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Suite, 
     root = tmp_path_factory.mktemp("replicas")
     databases = {name: make_database_url(root, name) for name in MODULES}
     pair = (
-        Suite(root / "a", extra_env=EXTRA_ENV, database_urls=databases),
-        Suite(root / "b", extra_env=EXTRA_ENV, database_urls=databases),
+        Suite(root / "a", extra_env=dict(EXTRA_ENV), database_urls=databases),
+        Suite(root / "b", extra_env=dict(EXTRA_ENV), database_urls=databases),
     )
+    # Replicas of one site share one public address (phone files carry it).
+    for suite in pair:
+        suite.extra_env["SHARELINE_PUBLIC_BASE_URL"] = pair[0].gateway
     try:
         for suite in pair:
             (suite.root / "data").mkdir(parents=True)
@@ -197,7 +201,15 @@ def test_a_device_gets_the_same_files_from_either_aps_replica(replicas, admins) 
     )
     assert all(r.status_code in (200, 201) for r in commits), [r.text for r in commits]
 
-    fetched = [httpx.get(f"{s.gateway}/provision/{DESK}.cfg", timeout=30) for s in (a, b, a, b)]
+    # A replica notices a snapshot committed through another within
+    # SHARELINE_SNAPSHOT_CHECK_SECONDS (1 s by default).
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        fetched = [httpx.get(f"{s.gateway}/provision/{DESK}.cfg", timeout=30) for s in (a, b)]
+        if len({r.headers.get("etag") for r in fetched}) == 1:
+            break
+        time.sleep(0.2)
+    fetched += [httpx.get(f"{s.gateway}/provision/{DESK}.cfg", timeout=30) for s in (a, b)]
     assert {r.status_code for r in fetched} == {200}, [r.text for r in fetched]
     assert len({r.content for r in fetched}) == 1
     assert len({r.headers.get("etag") for r in fetched}) == 1
