@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from services.aps.devices.service import device_id_from_path
 from services.aps.provisioning.identify import client_address
 from services.aps.softphones import qr, service
 from services.aps.softphones.errors import TokenUsed
@@ -82,7 +83,7 @@ def admin_router() -> APIRouter:
         media_type = qr.choose_media_type(accept)
         runtime = _runtime(request)
         issued = service.issue_link(
-            request.app.state.engine, runtime, device_id, actor=caller.actor
+            request.app.state.engine, runtime, device_id_from_path(device_id), actor=caller.actor
         )
         url = qr.provisioning_url(runtime.public_base_url, issued.token)
         headers = {**NO_STORE, "X-QR-Expires-At": issued.expires_at.isoformat()}
@@ -96,7 +97,8 @@ def admin_router() -> APIRouter:
     )
     def send_qr(device_id: str, request: Request, caller: CallerDep) -> SentLinkPublic:
         sent = service.send_link(
-            request.app.state.engine, _runtime(request), device_id, actor=caller.actor
+            request.app.state.engine, _runtime(request), device_id_from_path(device_id),
+            actor=caller.actor,
         )
         return SentLinkPublic(
             device_id=sent.device_id, sent_to=sent.sent_to, expires_at=sent.expires_at.isoformat()
@@ -109,7 +111,9 @@ def admin_router() -> APIRouter:
         responses=problem_responses(404, 409),
     )
     def qr_status(device_id: str, request: Request) -> QrStatus:
-        return service.link_status(request.app.state.engine, _runtime(request), device_id)
+        return service.link_status(
+            request.app.state.engine, _runtime(request), device_id_from_path(device_id)
+        )
 
     @router.delete(
         base,
@@ -119,7 +123,9 @@ def admin_router() -> APIRouter:
         responses=problem_responses(404, 409),
     )
     def withdraw_qr(device_id: str, request: Request) -> Response:
-        service.withdraw_links(request.app.state.engine, _runtime(request), device_id)
+        service.withdraw_links(
+            request.app.state.engine, _runtime(request), device_id_from_path(device_id)
+        )
         return Response(status_code=204)
 
     return router

@@ -192,6 +192,9 @@ async def test_qr_routes_refuse_unknown_devices_and_hardware_phones(aps: Aps) ->
     add_device(aps.engine, "001565aabbcc", "101", vendor="yealink", model="T46S")
     problem(await aps.client.post("/api/v1/aps/devices/001565aabbcc/qr"), 409, "not-a-softphone")
     problem(await aps.client.get("/api/v1/aps/devices/001565aabbcc/qr"), 409, "not-a-softphone")
+    problem(await aps.client.post("/api/v1/aps/devices/00:15:65:AA:BB:CC/qr"), 409,
+            "not-a-softphone")
+    problem(await aps.client.post("/api/v1/aps/devices/not-a-device/qr"), 404, "device-not-found")
 
 
 async def test_without_an_aps_commit_the_softphone_gets_no_link(aps: Aps) -> None:
