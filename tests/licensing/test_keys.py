@@ -239,3 +239,23 @@ async def test_openapi_documents_examples_and_every_refusal(licensing: Licensing
                 if "application/problem+json" in answer.get("content", {})
             ]
             assert problem_statuses, f"{path} documents no problem response"
+
+
+@pytest.mark.parametrize("pem", ["not a pem", "rsa"])
+def test_a_bad_trust_list_stops_the_service_with_a_clear_error(pem: str) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from services.licensing.keys.verify import load_trusted_keys
+
+    if pem == "rsa":
+        pem = (
+            rsa.generate_private_key(public_exponent=65537, key_size=1024)
+            .public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
+    with pytest.raises(ValueError, match="trusted license key 'k1'"):
+        load_trusted_keys({"k1": pem})

@@ -66,7 +66,10 @@ def load_trusted_keys(pems: dict[str, str]) -> dict[str, Ed25519PublicKey]:
     """Parse the trust list; anything but an Ed25519 public key is a configuration error."""
     trusted: dict[str, Ed25519PublicKey] = {}
     for kid, pem in pems.items():
-        key = load_pem_public_key(pem.encode())
+        try:
+            key = load_pem_public_key(pem.encode())
+        except ValueError as exc:
+            raise ValueError(f"trusted license key {kid!r} is not a PEM public key") from exc
         if not isinstance(key, Ed25519PublicKey):
             raise ValueError(f"trusted license key {kid!r} is not an Ed25519 public key")
         trusted[kid] = key
