@@ -250,7 +250,7 @@ def test_a_bad_trust_list_stops_the_service_with_a_clear_error(pem: str) -> None
 
     if pem == "rsa":
         pem = (
-            rsa.generate_private_key(public_exponent=65537, key_size=1024)
+            rsa.generate_private_key(public_exponent=65537, key_size=2048)
             .public_key()
             .public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
