@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,7 +60,10 @@ class FakeExtensions:
             raise httpx.ConnectError("extensions is down", request=request)
         assert request.headers.get("X-Service-Token")
         if request.url.path == "/internal/v1/telephony/committed":
-            return httpx.Response(200, json=self.document)
+            # Like the real service: the hash follows the content.
+            content = {k: v for k, v in self.document.items() if k != "content_hash"}
+            digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+            return httpx.Response(200, json={**self.document, "content_hash": digest})
         if request.url.path == "/internal/v1/telephony/notify":
             body = json.loads(request.content)
             self.notified.append((body["endpoints"], body["event"]))

@@ -144,3 +144,51 @@ async def test_commit_with_the_extensions_service_down_is_503_and_changes_nothin
     assert response.status_code == 503
     aps.extensions.down = False
     assert (await aps.client.get("/api/v1/aps/commits")).json() == []
+
+
+def _age_everything(aps, hours: int = 2) -> None:
+    """Pretend the devices and the last snapshot were written a while ago."""
+    from datetime import timedelta
+
+    from services.aps.devices.models import Device
+    from services.aps.snapshots.models import Snapshot
+
+    with unit_of_work(aps.app.state.engine) as session:
+        for device in session.exec(select(Device)).all():
+            device.updated_at -= timedelta(hours=hours)
+            session.add(device)
+        for snapshot in session.exec(select(Snapshot)).all():
+            snapshot.created_at -= timedelta(hours=hours)
+            session.add(snapshot)
+
+
+async def test_incremental_planning_still_sees_edits_deletions_and_telephony(aps) -> None:
+    for mac, slot in ((A, "100"), (B, "100_2"), (C, "101")):
+        await aps.create(mac, "yealink", "T46U", [(1, slot)])
+    await aps.commit()
+    _age_everything(aps)
+    await aps.client.patch(f"/api/v1/aps/devices/{B}", json={"label": "Edited"})
+    edited = await aps.commit()
+    assert edited["changed"] == [B] and edited["devices_total"] == 3
+    await aps.client.patch(f"/api/v1/aps/devices/{B}", json={"label": "Edited"})
+    same = await aps.commit()
+    assert same["changed"] == [] and same["devices_total"] == 3
+
+    _age_everything(aps)
+    await aps.client.delete(f"/api/v1/aps/devices/{C}")
+    deleted = await aps.commit()
+    assert (deleted["changed"], deleted["removed"], deleted["devices_total"]) == ([], [C], 2)
+
+    _age_everything(aps)
+    aps.extensions.set_slots("100", [
+        {"auth_name": "100", "index": 1, "ring_mode": "ring", "tone": None},
+    ])
+    telephony = await aps.commit()  # the content hash moved: every device is compared
+    assert telephony["changed"] == [B]
+    assert telephony["missing_lines"] == [{"device": B, "line": 1, "auth_name": "100_2"}]
+
+    _age_everything(aps)
+    await aps.client.patch(f"/api/v1/aps/devices/{A}", json={"label": "Again"})
+    carried = await aps.commit()
+    assert carried["changed"] == [A]
+    assert carried["missing_lines"] == [{"device": B, "line": 1, "auth_name": "100_2"}]

@@ -96,9 +96,8 @@ async def test_etag_and_304(aps) -> None:
     own = aps.device_password(DESK)
     first = await aps.client.get(f"/provision/{DESK}.cfg", headers=phone_headers(DESK, own))
     etag = first.headers["etag"]
-    again = await aps.client.get(
-        f"/provision/{DESK.upper()}.cfg", headers=phone_headers(DESK, own, **{"If-None-Match": etag})
-    )
+    conditional = phone_headers(DESK, own, **{"If-None-Match": etag})
+    again = await aps.client.get(f"/provision/{DESK.upper()}.cfg", headers=conditional)
     assert again.status_code == 304
     assert again.content == b""
     assert again.headers["etag"] == etag

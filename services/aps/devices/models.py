@@ -6,6 +6,10 @@ the device; nothing needs to query into them.
 
 Softphones are devices too: `vendor = "softphone"`, `id` from `new_softphone_id()`,
 exactly one line.
+
+Every write to a device row moves `updated_at` (SQLAlchemy `onupdate`), and a change of
+lines alone must set it too: while nothing global changed, an APS commit plans only the
+devices whose `updated_at` moved since they were last planned.
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ class Device(SQLModel, table=True):
     credential_hash: str = Field(max_length=64)
     credential_sealed: str = Field(max_length=512)
     created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(
+        default_factory=utcnow, index=True, sa_column_kwargs={"onupdate": utcnow}
+    )
     enrolled_at: datetime | None = None
     last_fetch_at: datetime | None = None
     last_fetch_address: str | None = Field(default=None, max_length=64)

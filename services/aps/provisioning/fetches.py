@@ -58,6 +58,8 @@ class FetchRecorder:
                         last_fetch_address=bindparam("address"),
                         last_fetch_user_agent=bindparam("user_agent"),
                         last_fetch_revision=bindparam("revision"),
+                        # A fetch is no edit: keep the device out of the next commit's plan.
+                        updated_at=table.c.updated_at,
                     ),
                     [
                         {"device": d, "at": f.at, "address": f.address,
@@ -69,7 +71,7 @@ class FetchRecorder:
                 connection.execute(
                     update(table)
                     .where(table.c.id == bindparam("device"), table.c.enrolled_at.is_(None))
-                    .values(enrolled_at=bindparam("at")),
+                    .values(enrolled_at=bindparam("at"), updated_at=table.c.updated_at),
                     [{"device": d, "at": at} for d, at in enrolled.items()],
                 )
         return len(pending) + len(enrolled)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -38,7 +39,7 @@ def _offset_seconds(name: str, hour: int) -> int:
 
 def utc_offset_seconds(name: str) -> int:
     """The zone's offset now; the hour in the cache key lets DST changes through."""
-    return _offset_seconds(name, int(datetime.now(UTC).timestamp() // 3600))
+    return _offset_seconds(name, int(time.time() // 3600))
 
 
 def tz_context(name: str) -> dict[str, Any]:

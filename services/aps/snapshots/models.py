@@ -40,6 +40,9 @@ class Snapshot(SQLModel, table=True):
     missing_lines: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
     skipped: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
     common_files_changed: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    # Digest of everything global a render reads (telephony content, settings, template
+    # versions, the day): while it stays the same, only edited devices need planning.
+    inputs_key: str = Field(default="", max_length=48)
 
 
 class SnapshotFile(SQLModel, table=True):
@@ -64,3 +67,5 @@ class RenderState(SQLModel, table=True):
     inputs_digest: str = Field(max_length=48)
     revision: int
     endpoints: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    # The device's `updated_at` when last planned: a different value means "edited".
+    device_updated_at: datetime | None = None

@@ -13,7 +13,7 @@ from services.aps.audit import record
 from services.aps.deps import CatalogDep, SealerDep, SettingsDep, TelephonyDep
 from services.aps.snapshots import service
 from services.aps.snapshots.models import Snapshot
-from services.aps.snapshots.planning import make_plan
+from services.aps.snapshots.planning import plan_next
 from services.common.db import on_commit
 from services.common.deps import SessionDep
 from services.common.errors import NotFound, problem_responses
@@ -79,7 +79,7 @@ def changes(
     telephony: TelephonyDep, session: SessionDep, _caller: CallerDep, catalog: CatalogDep,
     settings: SettingsDep,
 ) -> Changes:
-    plan = make_plan(session, telephony, catalog, settings)
+    plan, _key = plan_next(session, telephony, catalog, settings)
     return Changes(
         base_revision=service.latest_revision(session),
         telephony_revision=telephony.revision,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import bindparam, delete, insert, update
 from sqlmodel import Session, col, select
 
 from services.aps.devices.credentials import Sealer
@@ -15,7 +15,7 @@ from services.aps.devices.models import Device, DeviceLine
 from services.aps.settings import Settings
 from services.aps.snapshots.context import DeviceInputs, common_context, device_context
 from services.aps.snapshots.models import ApsState, RenderState, Snapshot, SnapshotFile
-from services.aps.snapshots.planning import Plan, make_plan
+from services.aps.snapshots.planning import Plan, plan_next
 from services.aps.telephony import Telephony
 from services.aps.vendors.catalog import Catalog, RenderedFile
 from services.aps.vendors.templating import UnsafeValue
@@ -57,20 +57,28 @@ def latest_revision(session: Session) -> int:
     return int(value or 0)
 
 
-def _load_devices(
-    session: Session, ids: list[str]
-) -> Iterable[tuple[Device, list[tuple[int, str]]]]:
+def _load_devices(session: Session, ids: list[str]) -> Iterator[tuple[DeviceInputs, str]]:
+    """The devices' render inputs and sealed credentials, read as plain rows."""
     for chunk in _chunks(ids):
-        devices = session.exec(select(Device).where(col(Device.id).in_(chunk))).all()
         lines: dict[str, list[tuple[int, str]]] = {}
-        for row in session.exec(
+        for device_id, line, auth_name in session.exec(
             select(DeviceLine.device_id, DeviceLine.line, DeviceLine.auth_name).where(
                 col(DeviceLine.device_id).in_(chunk)
             )
         ):
-            lines.setdefault(row[0], []).append((row[1], row[2]))
-        for device in devices:
-            yield device, sorted(lines.get(device.id, []))
+            lines.setdefault(device_id, []).append((line, auth_name))
+        rows = session.exec(
+            select(
+                Device.id, Device.vendor, Device.model, Device.label, Device.time_zone,
+                Device.keys, Device.credential_sealed,
+            ).where(col(Device.id).in_(chunk))
+        )
+        for device_id, vendor, model, label, time_zone, keys, sealed in rows:
+            inputs = DeviceInputs(
+                device_id, vendor, model, label, time_zone, list(keys or []),
+                sorted(lines.get(device_id, [])),
+            )
+            yield inputs, sealed
 
 
 def _file_row(file: RenderedFile, device_id: str | None, revision: int) -> dict[str, Any]:
@@ -90,23 +98,17 @@ def render_devices(
     sealer: Sealer, revision: int,
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for device, lines in _load_devices(session, plan.changed):
-        vendor = catalog.get(device.vendor)
+    for inputs, sealed in _load_devices(session, plan.changed):
+        vendor = catalog.get(inputs.vendor)
         assert vendor is not None
-        inputs = DeviceInputs(
-            device.id, device.vendor, device.model, device.label, device.time_zone,
-            list(device.keys or []), lines,
-        )
-        context = device_context(
-            inputs, vendor, telephony, settings, sealer.unseal(device.credential_sealed)
-        )
+        context = device_context(inputs, vendor, telephony, settings, sealer.unseal(sealed))
         try:
             rendered = vendor.render_device(context)
         except UnsafeValue as exc:
             raise RenderRefused(
-                f"device {device.id}: {exc}; nothing was committed", device=device.id
+                f"device {inputs.id}: {exc}; nothing was committed", device=inputs.id
             ) from exc
-        rows.extend(_file_row(f, device.id, revision) for f in rendered)
+        rows.extend(_file_row(f, inputs.id, revision) for f in rendered)
     return rows
 
 
@@ -150,6 +152,21 @@ def _commit_common(
     return changed
 
 
+def _note_planned_unchanged(session: Session, plan: Plan) -> None:
+    """Edited devices whose files came out the same need no planning next time."""
+    changed = set(plan.changed)
+    unchanged = [d for d in plan.seen if d not in changed]
+    if not unchanged:
+        return
+    table = RenderState.__table__  # type: ignore[attr-defined]
+    session.exec(
+        update(table)
+        .where(table.c.device_id == bindparam("device"))
+        .values(device_updated_at=bindparam("seen")),
+        params=[{"device": d, "seen": plan.seen[d]} for d in unchanged],
+    )
+
+
 def commit(
     session: Session, telephony: Telephony, catalog: Catalog, settings: Settings,
     sealer: Sealer, actor: str,
@@ -157,7 +174,7 @@ def commit(
     """Render every device whose inputs changed into snapshot revision latest + 1."""
     state = lock_state(session)
     revision = state.latest_revision + 1
-    plan = make_plan(session, telephony, catalog, settings)
+    plan, key = plan_next(session, telephony, catalog, settings)
     files = render_devices(session, plan, telephony, catalog, settings, sealer, revision)
     touched = plan.changed + plan.removed
     _close(session, touched, revision)
@@ -170,10 +187,11 @@ def commit(
             insert(RenderState),
             params=[
                 {"device_id": d, "inputs_digest": plan.digests[d], "revision": revision,
-                 "endpoints": plan.endpoints[d]}
+                 "endpoints": plan.endpoints[d], "device_updated_at": plan.seen[d]}
                 for d in plan.changed
             ],
         )
+    _note_planned_unchanged(session, plan)
     common_changed = _commit_common(session, telephony, catalog, settings, revision)
     snapshot = Snapshot(
         revision=revision,
@@ -186,6 +204,7 @@ def commit(
         missing_lines=plan.missing_lines,
         skipped=plan.skipped,
         common_files_changed=common_changed,
+        inputs_key=key,
     )
     session.add(snapshot)
     state.latest_revision = revision

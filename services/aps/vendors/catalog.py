@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from markupsafe import Markup
+
 from services.aps.vendors.templating import TemplateChooser, make_environment
 
 VENDORS_DIR = Path(__file__).parent
@@ -83,6 +85,7 @@ class Vendor:
         )
         self._mac_patterns = [re.compile(p) for p in self.spec["mac_patterns"]]
         self._described: dict[str, Any] | None = None
+        self._unused_blocks: dict[tuple[str, tuple[int, ...]], Markup] = {}
 
     def describe(self) -> dict[str, Any]:
         if self._described is None:
@@ -117,6 +120,8 @@ class Vendor:
 
     def render_device(self, context: dict[str, Any]) -> list[RenderedFile]:
         device = context["device"]
+        context = {**context, "unused_block": self._unused_block(device["model"],
+                                                                  context["unused_lines"])}
         files = []
         for spec in self.spec["device_files"]:
             name = spec["name"].format(mac=device["mac"], MAC=device["mac"].upper())
@@ -137,6 +142,17 @@ class Vendor:
                 text = template.render(context, filename=name, model=model)
                 files.append(self._file(name, text))
         return files
+
+    def _unused_block(self, model: str, unused: list[int]) -> Markup:
+        """The cleared lines' text, rendered once per model and set of unused lines."""
+        key = (model, tuple(unused))
+        block = self._unused_blocks.get(key)
+        if block is None:
+            template = self._chooser.choose("unused", model, "")
+            # The template escaped its own output; Markup only stops escaping it twice.
+            block = Markup(template.render(unused_lines=unused))  # noqa: S704
+            self._unused_blocks[key] = block
+        return block
 
     def mac_in_filename(self, filename: str) -> str | None:
         for pattern in self._mac_patterns:

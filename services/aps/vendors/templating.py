@@ -10,7 +10,7 @@ error (`StrictUndefined`), never an empty string.
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +22,27 @@ class UnsafeValue(ValueError):
     """A value would change the structure of the file it is written into."""
 
 
+# C0/C1 controls, soft hyphen, zero-width and bidi marks, line/paragraph separators, BOM.
+_CONTROL = re.compile(
+    "[\x00-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]"
+)
+
+
 def _has_control(text: str) -> bool:
-    return any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in text)
+    return _CONTROL.search(text) is not None
 
 
 def _checked_xml(value: Any) -> Any:
-    if isinstance(value, Markup):
+    if type(value) is int or isinstance(value, Markup):
         return value
-    text = "" if value is None else str(value)
-    if _has_control(text):
+    if _has_control("" if value is None else str(value)):
         raise UnsafeValue("a value holds a control character")
     return value
 
 
 def _checked_ini(value: Any) -> Any:
+    if type(value) is int or isinstance(value, Markup):  # Markup: a block rendered here
+        return value
     text = "" if value is None else str(value)
     if _has_control(text):
         raise UnsafeValue("a value holds a control character")
