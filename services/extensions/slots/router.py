@@ -2,40 +2,26 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session
-
 from services.common.deps import SessionDep
-from services.common.errors import NotFound, problem_responses
+from services.common.errors import problem_responses
 from services.common.service_app import protected_router
-from services.extensions import audit
 from services.extensions.asterisk_link import ContactView
 from services.extensions.context import LinkDep, WriteDep
 from services.extensions.extension import service
 from services.extensions.extension.router import slot_summary
+from services.extensions.slots import service as slots
 from services.extensions.slots.schemas import RingModeUpdate, SlotPublic
-from services.extensions.tables import Slot, utcnow
+from services.extensions.tables import Slot
 
 router = protected_router()
 router.tags = ["slots"]
 PATH = "/api/v1/extensions/{number}/slots"
 
 
-class SlotNotFound(NotFound):
-    slug, title = "slot-not-found", "Slot not found"
-
-
 def _public(slot: Slot, view: ContactView) -> SlotPublic:
     return SlotPublic(
         **slot_summary(slot).model_dump(), registration=view.status, user_agent=view.user_agent
     )
-
-
-def _slot(session: Session, number: str, auth_name: str) -> Slot:
-    service.get_extension(session, number)
-    slot = session.get(Slot, auth_name)
-    if slot is None or slot.extension_number != number:
-        raise SlotNotFound(f"extension {number} has no slot {auth_name}")
-    return slot
 
 
 @router.get(
@@ -58,7 +44,7 @@ def list_slots(number: str, session: SessionDep, link: LinkDep) -> list[SlotPubl
     responses=problem_responses(401, 404),
 )
 def get_slot(number: str, auth_name: str, session: SessionDep, link: LinkDep) -> SlotPublic:
-    slot = _slot(session, number, auth_name)
+    slot = slots.get_slot(session, number, auth_name)
     return _public(slot, link.contacts([auth_name])[auth_name])
 
 
@@ -69,18 +55,5 @@ def get_slot(number: str, auth_name: str, session: SessionDep, link: LinkDep) ->
     responses=problem_responses(401, 404, 422),
 )
 def update_slot(number: str, auth_name: str, body: RingModeUpdate, ctx: WriteDep) -> SlotPublic:
-    slot = _slot(ctx.session, number, auth_name)
-    slot.ring_mode = body.ring_mode
-    slot.tone = body.tone
-    ctx.session.add(slot)
-    extension = service.get_extension(ctx.session, number)
-    extension.updated_at = utcnow()
-    ctx.session.add(extension)
-    audit.record(
-        ctx.session,
-        ctx.actor,
-        "slot.ring_mode",
-        auth_name,
-        body.ring_mode + (f" tone {body.tone}" if body.tone else ""),
-    )
+    slot = slots.set_ring_mode(ctx, number, auth_name, body)
     return _public(slot, ctx.link.contacts([auth_name])[auth_name])
