@@ -9,6 +9,7 @@ comes from the service's own settings, exactly as the service reads it.
 from __future__ import annotations
 
 import importlib
+import os
 
 from alembic import context
 from sqlalchemy import Connection
@@ -25,7 +26,14 @@ SETTINGS_MODULES = {
 
 
 def database_url(service: str) -> str:
-    """The URL the service itself would use (`SHARELINE_<SERVICE>_DATABASE_URL`)."""
+    """The URL the service itself would use (`SHARELINE_<SERVICE>_DATABASE_URL`).
+
+    Read straight from the environment when set, so the migration job needs the database
+    URLs only, not every secret a service's settings demand in production.
+    """
+    explicit = os.environ.get(f"SHARELINE_{service.upper()}_DATABASE_URL")
+    if explicit:
+        return explicit
     settings = importlib.import_module(SETTINGS_MODULES[service]).Settings()
     return str(settings.database_url)
 

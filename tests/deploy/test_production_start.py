@@ -1,4 +1,4 @@
-"""A real process in production mode: refuses a stale database, starts once migrated.
+"""Real processes in production mode: they refuse a stale database, start once migrated.
 
 The environment is the Kubernetes base's, with its placeholders filled in and addresses
 pointed at this machine, so this also proves the manifests' values start a service.
@@ -24,20 +24,37 @@ from tests.support.suite import REPO, free_port
 pytestmark = pytest.mark.e2e
 
 
-def _environment(service: str, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHARELINE_")}
-    manifest = k8s_environment(k8s_named("Deployment")[f"shareline-{service}"])
-    env.update({k: v.replace("REPLACE-ME", secrets.token_urlsafe(36)) for k, v in manifest.items()})
-    env.update(
-        {
-            "SHARELINE_HOST": "127.0.0.1",
-            "SHARELINE_DATA_DIR": str(tmp_path),
-            "SHARELINE_ASTERISK_CONFIG_DIR": str(tmp_path / "asterisk"),
-            f"SHARELINE_{service.upper()}_DATABASE_URL": make_database_url(tmp_path, service),
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    return env
+def _environment(tmp_path: Path, databases: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Each service's environment; the migration job's is the union of them."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("SHARELINE_")}
+    filled = {}
+    for service in MODULES:
+        manifest = k8s_environment(k8s_named("Deployment")[f"shareline-{service}"])
+        env = dict(base)
+        env.update({k: v.replace("REPLACE-ME", _SECRETS[k]) for k, v in manifest.items()})
+        env.update(
+            {
+                "SHARELINE_HOST": "127.0.0.1",
+                "SHARELINE_DATA_DIR": str(tmp_path / service),
+                "SHARELINE_ASTERISK_CONFIG_DIR": str(tmp_path / service / "asterisk"),
+                f"SHARELINE_{service.upper()}_DATABASE_URL": databases[service],
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        filled[service] = env
+    filled["migrate"] = {k: v for env in filled.values() for k, v in env.items()}
+    return filled
+
+
+class _Secrets(dict[str, str]):
+    """One random value per secret name, the same for every process (like one Secret)."""
+
+    def __missing__(self, key: str) -> str:
+        self[key] = secrets.token_urlsafe(36)
+        return self[key]
+
+
+_SECRETS = _Secrets()
 
 
 def _run(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -48,7 +65,7 @@ def _run(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[by
 
 
 def _wait_healthy(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"exited {proc.returncode}: {log.read_text()[-2000:]}")
@@ -60,29 +77,36 @@ def _wait_healthy(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
     raise AssertionError(f"never healthy: {log.read_text()[-2000:]}")
 
 
-def test_gateway_refuses_an_unmigrated_database_then_starts_after_make_migrate(
-    tmp_path,
-) -> None:
-    service = "gateway"
-    assert head_revision(service) is not None, "the gateway has migrations"
-    env, log, port = _environment(service, tmp_path), tmp_path / "process.log", free_port()
-    command = ["-m", MODULES[service], "--port", str(port)]
+def test_services_refuse_unmigrated_databases_then_start_after_make_migrate(tmp_path) -> None:
+    for service in MODULES:
+        assert head_revision(service) is not None, f"{service} has no migrations yet"
+    databases = {service: make_database_url(tmp_path, service) for service in MODULES}
+    envs = _environment(tmp_path, databases)
+    ports = {service: free_port() for service in MODULES}
+    logs = {service: tmp_path / f"{service}.log" for service in MODULES}
 
-    refused = _run(command, env, log)
-    assert refused.wait(timeout=30) != 0
-    text = log.read_text()
-    assert "refusing to start" in text and "deploy.migrate" in text
-    assert env["SHARELINE_SERVICE_TOKEN_SECRET"] not in text
+    def command(service: str) -> list[str]:
+        return ["-m", MODULES[service], "--port", str(ports[service])]
 
-    migrate = _run(["-m", "deploy.migrate", "upgrade", "-s", service], env, log)
-    assert migrate.wait(timeout=60) == 0
+    refused = {s: _run(command(s), envs[s], logs[s]) for s in MODULES}
+    for service, proc in refused.items():
+        assert proc.wait(timeout=60) != 0, service
+        text = logs[service].read_text()
+        assert "refusing to start" in text and "deploy.migrate" in text, text[-2000:]
+        assert envs[service]["SHARELINE_SERVICE_TOKEN_SECRET"] not in text
 
-    started = _run(command, env, log)
+    migrate = _run(["-m", "deploy.migrate", "upgrade"], envs["migrate"], tmp_path / "migrate.log")
+    assert migrate.wait(timeout=120) == 0, (tmp_path / "migrate.log").read_text()
+
+    started = {s: _run(command(s), envs[s], logs[s]) for s in MODULES}
     try:
-        _wait_healthy(started, port, log)
-        # Ready needs the other services, which this test does not start.
-        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).json()
-        assert ready["checks"]["services"]["ok"] is False
+        for service, proc in started.items():
+            _wait_healthy(proc, ports[service], logs[service])
+        for service in ("extensions", "licensing", "aps"):
+            ready = httpx.get(f"http://127.0.0.1:{ports[service]}/readyz", timeout=5)
+            assert ready.status_code == 200, ready.text
     finally:
-        started.terminate()
-        started.wait(timeout=10)
+        for proc in started.values():
+            proc.terminate()
+        for proc in started.values():
+            proc.wait(timeout=10)
