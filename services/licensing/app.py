@@ -31,7 +31,7 @@ from services.licensing.keys.models import LicKey
 from services.licensing.keys.router import router as keys_router
 from services.licensing.keys.service import trial_terms
 from services.licensing.keys.verify import load_trusted_keys
-from services.licensing.pools.service import ensure_pools, set_capacities
+from services.licensing.pools.service import ensure_pools, lock_all_pools, set_capacities
 from services.licensing.settings import Settings
 from services.licensing.system import ensure_system, record_time_seen
 from services.licensing.transaction import in_transaction
@@ -95,6 +95,7 @@ def reconcile_once(engine: Engine, clock: Clock) -> int:
     now = clock()
 
     def work(session: Session) -> int:
+        lock_all_pools(session)  # in one order, before anything else: no deadlock
         record_time_seen(session, now)
         return len(release_expired(session, now=now, actor=RECONCILER_ACTOR))
 

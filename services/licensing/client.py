@@ -12,7 +12,8 @@ so a service that lets one propagate renders it exactly as licensing did:
     ├── PoolExhausted        pool-exhausted (members pool, capacity, used, requested)
     ├── LicenseExpired       license-expired
     ├── ClockSetBack         clock-set-back
-    └── ReservationExpired   reservation-expired
+    ├── ReservationExpired   reservation-expired
+    └── ReservationConfirmed reservation-confirmed
     NotFound
     └── ReservationNotFound  reservation-not-found
     Unprocessable
@@ -105,6 +106,12 @@ class ReservationExpired(Conflict):
     slug, title = "reservation-expired", "Reservation expired"
 
 
+class ReservationConfirmed(Conflict):
+    """A confirmed reservation cannot be cancelled; release its holders instead."""
+
+    slug, title = "reservation-confirmed", "Reservation already confirmed"
+
+
 class ReservationNotFound(NotFound):
     slug, title = "reservation-not-found", "Reservation not found"
 
@@ -137,6 +144,7 @@ _KNOWN: dict[str, type[ProblemError]] = {
         LicenseExpired,
         ClockSetBack,
         ReservationExpired,
+        ReservationConfirmed,
         ReservationNotFound,
         IdempotencyKeyReused,
     )
@@ -195,6 +203,22 @@ class LicensingClient(ServiceClient):
             actor=actor,
         )
         self._ok(response)
+
+    def cancel(
+        self, reservation_id: str, *, idempotency_key: str, actor: Actor = (None, None)
+    ) -> int:
+        """Undo a reservation whose caller rolled back (an `on_rollback` hook).
+
+        Gives back only the units this reservation newly took; a holder that was already
+        granted before the reservation keeps its unit. Returns how many were given back.
+        """
+        response = self.request(
+            "POST",
+            f"/internal/v1/reservations/{reservation_id}/cancel",
+            headers={"Idempotency-Key": idempotency_key},
+            actor=actor,
+        )
+        return int(self._ok(response)["released"])
 
     def release(
         self,
@@ -278,6 +302,7 @@ __all__ = [
     "LicensingProblem",
     "PoolExhausted",
     "Reservation",
+    "ReservationConfirmed",
     "ReservationExpired",
     "ReservationNotFound",
 ]

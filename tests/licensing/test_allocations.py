@@ -357,3 +357,39 @@ async def test_audit_names_the_person_or_the_service(licensing: Licensing) -> No
     )
     assert [e["action"] for e in paged.json()["items"]] == ["confirmed"]
     assert paged.json()["total"] == 3
+
+
+async def test_cancel_gives_back_only_what_the_reservation_newly_took(
+    licensing: Licensing,
+) -> None:
+    await licensing.allocate("users", ["ext:100"])
+    reserved = await licensing.reserve("users", ["ext:100", "ext:101"], "rolled-back")
+    assert await licensing.used("users") == 2
+    reservation_id = reserved.json()["id"]
+    cancelled = await licensing.client.post(
+        f"/internal/v1/reservations/{reservation_id}/cancel",
+        headers=headers("extensions", **{"Idempotency-Key": "cancel-1"}),
+    )
+    assert cancelled.json() == {"released": 1}
+    active = await licensing.client.get(
+        "/api/v1/license/allocations", params={"pool": "users"}, headers=headers()
+    )
+    assert [(a["holder"], a["state"]) for a in active.json()["items"]] == [("ext:100", "confirmed")]
+    again = await licensing.client.post(
+        f"/internal/v1/reservations/{reservation_id}/cancel",
+        headers=headers("extensions", **{"Idempotency-Key": "cancel-2"}),
+    )
+    assert again.json() == {"released": 0}
+    assert await licensing.used("users") == 1
+
+
+async def test_a_confirmed_reservation_cannot_be_cancelled(licensing: Licensing) -> None:
+    reserved = await licensing.reserve("users", ["ext:100"], "k")
+    await licensing.confirm(reserved.json()["id"])
+    refused = await licensing.client.post(
+        f"/internal/v1/reservations/{reserved.json()['id']}/cancel",
+        headers=headers("extensions", **{"Idempotency-Key": "c"}),
+    )
+    assert refused.status_code == 409
+    assert refused.json()["type"] == PROBLEM + "reservation-confirmed"
+    assert await licensing.used("users") == 1

@@ -127,3 +127,15 @@ def test_report_inventory_puts_the_owner_list() -> None:
         "holders": {"users": ["ext:100"]},
         "taken_at": "2026-11-26T09:00:00+00:00",
     }
+
+
+def test_cancel_posts_to_the_reservation_and_returns_the_count() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"released": 1})
+
+    assert make_client(handler).cancel("r1", idempotency_key="k") == 1
+    assert seen[0].url.path == "/internal/v1/reservations/r1/cancel"
+    assert seen[0].headers["Idempotency-Key"] == "k"

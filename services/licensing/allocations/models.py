@@ -14,6 +14,7 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 RESERVED, CONFIRMED, RELEASED, EXPIRED = "reserved", "confirmed", "released", "expired"
+CANCELLED = "cancelled"
 
 
 class LicReservation(SQLModel, table=True):

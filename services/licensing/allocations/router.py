@@ -31,19 +31,21 @@ from services.licensing.allocations.schemas import (
     ReleasedOut,
     ReservationOut,
 )
-from services.licensing.allocations.service import Request, confirm, release, reserve
+from services.licensing.allocations.service import Request, cancel, confirm, release, reserve
 from services.licensing.client import (
     POOLS,
     ClockSetBack,
     IdempotencyKeyReused,
     LicenseExpired,
     PoolExhausted,
+    ReservationConfirmed,
     ReservationExpired,
     ReservationNotFound,
 )
 from services.licensing.clock import NowDep, from_db
 from services.licensing.deps import LimitQuery, OffsetQuery, SettingsDep
 from services.licensing.openapi import problems
+from services.licensing.pools.service import lock_all_pools
 from services.licensing.system import record_time_seen
 from services.licensing.transaction import EngineDep, in_transaction
 
@@ -151,6 +153,44 @@ def confirm_reservation(
 
 
 @internal.post(
+    "/internal/v1/reservations/{reservation_id}/cancel",
+    response_model=ReleasedOut,
+    summary="Cancel an unconfirmed reservation: give back only what it newly took",
+    responses=problems(
+        401,
+        404,
+        409,
+        422,
+        503,
+        examples=(
+            ReservationNotFound("reservation 5f0c1e7a does not exist"),
+            ReservationConfirmed("reservation 5f0c1e7a is confirmed; release its holders instead"),
+            KEY_REUSED,
+        ),
+    ),
+    tags=["internal"],
+)
+def cancel_reservation(
+    reservation_id: Annotated[str, Path(max_length=64)],
+    engine: EngineDep,
+    caller: CallerDep,
+    now: NowDep,
+    settings: SettingsDep,
+    key: OptionalIdempotencyKey = None,
+) -> JSONResponse:
+    request = Request(caller.service, caller.actor, now, settings)
+    return _idempotent(
+        engine,
+        operation="cancel",
+        key=key,
+        payload={"reservation_id": reservation_id},
+        now=now,
+        status_code=200,
+        work=lambda session: cancel(session, request, reservation_id),
+    )
+
+
+@internal.post(
     "/internal/v1/releases",
     response_model=ReleasedOut,
     summary="Release the units holders hold (not holding is not an error)",
@@ -254,6 +294,7 @@ def reconcile_now(
     margin = timedelta(seconds=settings.license_inventory_margin_seconds)
 
     def work(session: Session) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        lock_all_pools(session)  # in one order, before anything else: no deadlock
         record_time_seen(session, now)
         expired = release_expired(session, now=now, actor=caller.actor)
         orphans = release_orphans(session, now=now, margin=margin, actor=caller.actor)

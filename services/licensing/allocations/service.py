@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from services.licensing.allocations.models import (
+    CANCELLED,
     CONFIRMED,
     EXPIRED,
     RELEASED,
@@ -23,7 +24,12 @@ from services.licensing.allocations.models import (
     LicReservation,
 )
 from services.licensing.audit.service import record
-from services.licensing.client import PoolExhausted, ReservationExpired, ReservationNotFound
+from services.licensing.client import (
+    PoolExhausted,
+    ReservationConfirmed,
+    ReservationExpired,
+    ReservationNotFound,
+)
 from services.licensing.clock import from_db, to_db
 from services.licensing.keys.service import license_state
 from services.licensing.pools.service import give_back, lock_pool, take
@@ -90,7 +96,7 @@ def confirm(session: Session, req: Request, reservation_id: str) -> dict[str, An
     holders = _holders_of(session, found.id)
     if found.state == CONFIRMED:
         return reservation_body(found, holders)
-    if found.state == EXPIRED:
+    if found.state in (EXPIRED, CANCELLED):
         _take_again(session, req, found, holders)
     for allocation in session.exec(
         select(LicAllocation).where(
@@ -134,6 +140,42 @@ def release(session: Session, req: Request, pool: str, holders: list[str]) -> in
             holders=sorted(held),
         )
     return len(held)
+
+
+def cancel(session: Session, req: Request, reservation_id: str) -> dict[str, Any]:
+    """Give back what this reservation newly holds (its caller rolled back); confirmed stays."""
+    found = session.get(LicReservation, reservation_id)
+    if found is None:
+        raise ReservationNotFound(f"reservation {reservation_id[:64]} does not exist")
+    lock_pool(session, found.pool)
+    session.refresh(found)
+    if found.state == CONFIRMED:
+        raise ReservationConfirmed(
+            f"reservation {found.id} is confirmed; release its holders instead"
+        )
+    rows = session.exec(
+        select(LicAllocation).where(
+            LicAllocation.reservation_id == found.id,
+            LicAllocation.state == RESERVED,
+            col(LicAllocation.active).is_(True),
+        )
+    ).all()
+    count = deactivate(session, rows, state=RELEASED, reason="cancelled", now=req.now)
+    found.state = CANCELLED
+    session.add(found)
+    if count:
+        holders = sorted(row.holder for row in rows)
+        record(
+            session,
+            at=req.now,
+            actor=req.actor,
+            action="cancelled",
+            pool=found.pool,
+            summary=f"cancelled reservation {found.id}: {', '.join(holders)}",
+            reservation_id=found.id,
+            holders=holders,
+        )
+    return {"released": count}
 
 
 def active_allocations(
