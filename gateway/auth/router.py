@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict
 
 from gateway.auth.deps import TOKEN_URL
+from gateway.auth.errors import InvalidCredentials
 from gateway.auth.login import Lockout, check_password_login
 from gateway.auth.tokens import AdminTokens
 from gateway.settings import Settings
 from gateway.users.models import Role
-from services.common.errors import problem_responses
+from services.common.errors import PROBLEM_MEDIA_TYPE, problem_responses
 
 
 class TokenResponse(BaseModel):
@@ -35,6 +36,17 @@ class TokenResponse(BaseModel):
     expires_in: int
 
 
+_INVALID_CREDENTIALS: dict[str, Any] = {
+    "description": "Wrong username or password, or a disabled or locked account (all alike)",
+    "content": {
+        PROBLEM_MEDIA_TYPE: {
+            "schema": {"$ref": "#/components/schemas/Problem"},
+            "example": InvalidCredentials().to_problem("/api/v1/auth/token"),
+        }
+    },
+}
+
+
 def auth_router(settings: Settings) -> APIRouter:
     router = APIRouter(tags=["auth"])
     lockout = Lockout(
@@ -48,7 +60,7 @@ def auth_router(settings: Settings) -> APIRouter:
         operation_id="login",
         summary="Log in: exchange a username and password for a bearer token",
         response_model=TokenResponse,
-        responses=problem_responses(401, 413, 422),
+        responses={**problem_responses(413, 422), 401: _INVALID_CREDENTIALS},
     )
     def issue_token(
         request: Request,
