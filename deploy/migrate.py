@@ -4,6 +4,7 @@
     python -m deploy.migrate upgrade -s aps       upgrade one service's database
     python -m deploy.migrate check                exit 1 when a database is behind
     python -m deploy.migrate revision -s extensions -m "add queues"
+    python -m deploy.migrate revision -s aps -m "backfill labels" --empty
 
 Each service's database URL comes from its own settings (SHARELINE_<SERVICE>_DATABASE_URL,
 else SQLite under SHARELINE_DATA_DIR), so the one-shot job reads the same environment as
@@ -27,6 +28,7 @@ from services.common.migrations import (
     TARGETS,
     alembic_config,
     current_revision,
+    differences,
     head_revision,
     upgrade_to_head,
 )
@@ -59,15 +61,18 @@ def check(services: list[str]) -> int:
     return 1 if behind else 0
 
 
-def revision(service: str, message: str) -> int:
+def revision(service: str, message: str, *, empty: bool = False) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         engine = create_db_engine(f"sqlite:///{Path(scratch) / 'scratch.db'}")
         try:
             upgrade_to_head(engine, service)
+            if not empty and not differences(engine, service):
+                print(f"{service}: the migrations already match the models", flush=True)
+                return 0
             with engine.begin() as connection:
                 config = alembic_config(service)
                 config.attributes["connection"] = connection
-                script = command.revision(config, message=message, autogenerate=True)
+                script = command.revision(config, message=message, autogenerate=not empty)
         finally:
             engine.dispose()
     scripts = script if isinstance(script, list) else [script]
@@ -93,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("-s", "--service", action="append", choices=sorted(TARGETS))
     parser.add_argument("-m", "--message", default="schema change")
+    parser.add_argument(
+        "--empty", action="store_true", help="write an empty revision (for a data migration)"
+    )
     args = parser.parse_args(argv)
     services = args.service or list(TARGETS)
     if args.action == "check":
@@ -100,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.action == "revision":
         if len(services) != 1:
             parser.error("revision needs exactly one --service")
-        return revision(services[0], args.message)
+        return revision(services[0], args.message, empty=args.empty)
     return upgrade(services)
 
 

@@ -92,6 +92,9 @@ def test_a_new_revision_covers_only_the_services_tables_and_upgrades(tmp_path, s
         assert is_at_head(engine, "sample")
         assert differences(engine, "sample") == []
         assert set(inspect(engine).get_table_names()) == {"smp_widgets", "smp_alembic_version"}
+
+        migrate.revision("sample", "nothing changed")
+        assert len(_revisions(target)) == 1
     finally:
         engine.dispose()
 
