@@ -285,3 +285,22 @@ def test_two_concurrent_creates_of_one_username_give_one_account(running: Suite)
         assert sorted(a.status_code for a in answers) == [201, 409]
         names = [u["username"] for u in admin.get("/api/v1/users").json()]
     assert names.count("twin") == 1
+
+
+def test_the_services_examples_survive_the_merge(running: Suite) -> None:
+    merged = httpx.get(running.gateway + "/openapi.json").json()
+    kept = {
+        json.dumps(s.get("examples"), sort_keys=True)
+        for s in merged["components"]["schemas"].values()
+    }
+    checked = 0
+    for service in ("extensions", "licensing", "aps"):
+        own = httpx.get(
+            running.url(service) + "/openapi.json",
+            headers={"X-Service-Token": running.service_token(service)},
+        ).json()
+        for name, schema in own.get("components", {}).get("schemas", {}).items():
+            if "examples" in schema:
+                assert json.dumps(schema["examples"], sort_keys=True) in kept, (service, name)
+                checked += 1
+    assert checked > 0
