@@ -155,3 +155,21 @@ async def test_every_service_serves_metrics_without_a_token(
     counts = _samples(response.text, "shareline_http_requests_total")
     assert counts[_labels(method="GET", route="/healthz", status="200")] == 1
     assert "/metrics" not in app.openapi().get("paths", {})
+
+
+@pytest.mark.e2e
+def test_real_processes_count_forwarded_requests_by_template(suite) -> None:
+    with suite.admin_client() as admin:
+        for number in ("4711", "4712"):
+            assert admin.get(f"/api/v1/extensions/{number}").status_code == 404
+
+    gateway = httpx.get(suite.gateway + "/metrics", timeout=10)
+    assert gateway.status_code == 200
+    proxied = _samples(gateway.text, "shareline_http_requests_total")
+    assert proxied[_labels(method="GET", route="/api/v1/{rest}", status="404")] >= 2
+
+    service = httpx.get(suite.url("extensions") + "/metrics", timeout=10)
+    assert service.status_code == 200
+    counts = _samples(service.text, "shareline_http_requests_total")
+    assert counts[_labels(method="GET", route="/api/v1/extensions/{number}", status="404")] >= 2
+    assert "4711" not in service.text
