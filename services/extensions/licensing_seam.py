@@ -16,16 +16,18 @@ from datetime import UTC, datetime
 from functools import partial
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
 from services.common.db import READ, on_commit, on_rollback, unit_of_work
 from services.common.errors import ProblemError
-from services.extensions.tables import Extension, Slot
+from services.extensions.tables import Extension, PendingConfirmation, Slot
 from services.licensing.client import (
     SHARED_DEVICES,
     USERS,
     Actor,
     LicensingClient,
+    ReservationExpired,
+    ReservationNotFound,
     extension_holder,
     slot_holder,
 )
@@ -66,14 +68,36 @@ class LicenseSeam:
             pool_key = f"{key}:reserve:{pool}"
             reservation = self.client.reserve(pool, names, idempotency_key=pool_key, actor=actor)
             on_rollback(session, partial(self._release_unkept, pool, names, key, actor))
-            on_commit(
-                session,
-                partial(
-                    self.client.confirm,
-                    reservation.id,
-                    idempotency_key=f"{key}:confirm:{pool}",
-                    actor=actor,
-                ),
+            confirm_key = f"{key}:confirm:{pool}"
+            session.add(
+                PendingConfirmation(reservation_id=reservation.id, idempotency_key=confirm_key)
+            )
+            on_commit(session, partial(self._confirm, reservation.id, confirm_key, actor))
+
+    def confirm_pending(self) -> None:
+        """Retry confirmations a crash or an outage left behind; best effort."""
+        with unit_of_work(self.engine, READ) as session:
+            pending = session.exec(select(PendingConfirmation)).all()
+        for row in pending:
+            self._confirm(row.reservation_id, row.idempotency_key, (None, None))
+
+    def _confirm(self, reservation_id: str, key: str, actor: Actor) -> None:
+        try:
+            self.client.confirm(reservation_id, idempotency_key=key, actor=actor)
+        except (ReservationExpired, ReservationNotFound):
+            log.error(
+                "license reservation %s expired before it was confirmed; "
+                "licensing's reconciler reports the holders it released",
+                reservation_id,
+            )
+        except ProblemError as exc:
+            log.warning("confirming license reservation %s failed: %s", reservation_id, exc.detail)
+            return
+        with unit_of_work(self.engine) as session:
+            session.exec(
+                delete(PendingConfirmation).where(
+                    col(PendingConfirmation.reservation_id) == reservation_id
+                )
             )
 
     def release_after_commit(
@@ -91,6 +115,7 @@ class LicenseSeam:
         """Best effort: licensing may be down; its reconciler catches up next time."""
         taken_at = datetime.now(UTC)
         try:
+            self.confirm_pending()
             holders = current_holders(self.engine)
             self.client.report_inventory(OWNER, holders, taken_at)
         except ProblemError as exc:

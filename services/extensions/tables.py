@@ -106,3 +106,14 @@ class AuditEntry(SQLModel, table=True):
     target: str = Field(max_length=64)
     detail: str = Field(default="", max_length=500)
     at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class PendingConfirmation(SQLModel, table=True):
+    """A license reservation whose change committed but whose confirmation has not been
+    acknowledged yet; written in the change's own transaction, so a crash or a licensing
+    outage right after the commit is repaired by retrying (at start-up, after writes)."""
+
+    __tablename__ = "ext_pending_confirmations"
+    reservation_id: str = Field(primary_key=True, max_length=64)
+    idempotency_key: str = Field(max_length=250)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -24,6 +24,7 @@ class FakeLicensing:
         default_factory=lambda: {"users": 50, "shared_devices": 50, "softphones": 5}
     )
     down: bool = False
+    confirm_down: bool = False  # reachable, but confirmations do not get through
     held: dict[str, dict[str, str]] = field(
         default_factory=lambda: {"users": {}, "shared_devices": {}, "softphones": {}}
     )
@@ -42,7 +43,7 @@ class FakeLicensing:
         return {h for h, s in self.held[pool].items() if state is None or s == state}
 
     def handle(self, request: httpx.Request) -> httpx.Response:
-        if self.down:
+        if self.down or (self.confirm_down and request.url.path.endswith("/confirm")):
             raise httpx.ConnectError("connection refused", request=request)
         with self.lock:
             self.calls.append(f"{request.method} {request.url.path}")

@@ -125,3 +125,29 @@ async def test_client_idempotency_key_is_reused_for_the_reservation(api, licensi
     assert (await api.post("/api/v1/extensions", json=body, headers=headers)).status_code == 201
     assert "create-100-once:reserve:users" in licensing.answers
     assert "create-100-once:reserve:shared_devices" in licensing.answers
+
+
+async def test_a_lost_confirmation_is_retried_until_licensing_acknowledges_it(api, licensing):
+    licensing.confirm_down = True
+    assert (await create(api, shared={"enabled": True, "max_devices": 2})).status_code == 201
+    assert licensing.holders("users", "reserved") == {"ext:100"}
+    licensing.confirm_down = False
+    api.app.state.license_seam.push_inventory()  # what start-up and removals do
+    assert licensing.holders("users", "confirmed") == {"ext:100"}
+    assert licensing.holders("shared_devices", "confirmed") == {"slot:100_2"}
+    from sqlmodel import Session, select
+
+    from services.extensions.tables import PendingConfirmation
+
+    with Session(api.app.state.engine) as session:
+        assert session.exec(select(PendingConfirmation)).all() == []
+
+
+async def test_confirmed_reservations_leave_nothing_pending(api):
+    await create(api)
+    from sqlmodel import Session, select
+
+    from services.extensions.tables import PendingConfirmation
+
+    with Session(api.app.state.engine) as session:
+        assert session.exec(select(PendingConfirmation)).all() == []
