@@ -34,8 +34,21 @@ def _extensions(request: Request) -> ExtensionsClient:
 
 
 def committed_telephony(request: Request) -> Telephony:
-    """The latest telephony commit, read before the route's database transaction opens."""
-    return read_committed(_extensions(request).committed())
+    """The latest telephony commit, read before the route's database transaction opens.
+
+    The lookups built from it are kept while its content hash stays the same.
+    """
+    document = _extensions(request).committed()
+    cached: Telephony | None = getattr(request.app.state, "telephony", None)
+    if (
+        cached is not None
+        and document.content_hash
+        and (cached.content_hash, cached.revision) == (document.content_hash, document.revision)
+    ):
+        return cached
+    telephony = read_committed(document)
+    request.app.state.telephony = telephony
+    return telephony
 
 
 CatalogDep = Annotated[Catalog, Depends(_catalog)]
