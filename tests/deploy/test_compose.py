@@ -84,3 +84,8 @@ def test_container_health_check_follows_healthz() -> None:
         server.shutdown()
         server.server_close()
     assert healthcheck.main(["healthcheck", str(free_port())]) == 1
+
+
+def test_the_env_file_with_secrets_stays_out_of_the_image() -> None:
+    ignored = (DEPLOY / "Containerfile.dockerignore").read_text().splitlines()
+    assert "**/.env" in ignored
