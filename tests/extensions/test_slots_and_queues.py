@@ -219,3 +219,15 @@ async def test_deleting_an_extension_logs_it_out_of_queues(api):
     await api.post("/api/v1/queues/support/agents", json={"extension": "100"})
     assert (await api.delete("/api/v1/extensions/100")).status_code == 204
     assert (await api.get("/api/v1/queues/support")).json()["agents"] == []
+
+
+async def test_concurrent_logins_of_one_agent_make_one_login(api):
+    import asyncio
+
+    await create(api)
+    await api.post("/api/v1/queues", json={"name": "support", "number": "600"})
+    answers = await asyncio.gather(
+        *(api.post("/api/v1/queues/support/agents", json={"extension": "100"}) for _ in range(4))
+    )
+    assert sorted(r.status_code for r in answers) == [200, 200, 200, 201]
+    assert len((await api.get("/api/v1/queues/support/agents")).json()) == 1

@@ -99,8 +99,16 @@ def login_agent(ctx: WriteContext, name: str, body: AgentLogin) -> tuple[QueueAg
     if existing is not None:
         return existing, False
     agent = QueueAgent(queue_name=name, extension_number=body.extension)
-    session.add(agent)
-    session.flush()
+    try:
+        # A savepoint: on PostgreSQL a concurrent login of the same agent can win the
+        # insert; that is "already logged in", not an error.
+        with session.begin_nested():
+            session.add(agent)
+    except IntegrityError:
+        winner = session.get(QueueAgent, (name, body.extension))
+        if winner is None:
+            raise
+        return winner, False
     number = body.extension
     on_commit(
         session,
