@@ -37,7 +37,10 @@ class NotifyBody(BaseModel):
         json_schema_extra={"examples": [{"endpoints": ["100_2"], "event": "check-sync"}]},
     )
     endpoints: list[Endpoint] = Field(max_length=5000)
-    event: Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,31}$")]
+    # A bare event, or check-sync with the reboot flag phones read (Yealink, Snom, Fanvil).
+    event: Annotated[
+        str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,31}(;reboot=(true|false))?$")
+    ]
 
 
 class ContactOut(BaseModel):
