@@ -6,6 +6,7 @@ import logging
 
 from pydantic import SecretStr, model_validator
 
+from services.aps.softphones.settings import SoftphoneSettings
 from services.common.settings import CommonSettings
 
 log = logging.getLogger("shareline.aps.settings")
@@ -13,7 +14,7 @@ log = logging.getLogger("shareline.aps.settings")
 LOCAL_PROVISIONING_PASSWORD = "local-provisioning-password-change-me"  # noqa: S105
 
 
-class Settings(CommonSettings):
+class Settings(CommonSettings, SoftphoneSettings):
     aps_database_url: str | None = None
     aps_port: int = 8003
 

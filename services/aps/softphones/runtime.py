@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from services.aps.settings import Settings
 from services.aps.softphones.settings import SoftphoneSettings
 from services.common.service_app import minter_for
-from services.common.settings import CommonSettings
 from services.extensions.client import ExtensionsClient
 from services.licensing.client import LicensingClient
 
@@ -30,15 +30,10 @@ class Softphones:
     clock: Callable[[], datetime] = field(default=utcnow)
 
     @classmethod
-    def start(
-        cls,
-        settings: CommonSettings,
-        extensions: ExtensionsClient,
-        softphone_settings: SoftphoneSettings | None = None,
-    ) -> Softphones:
+    def start(cls, settings: Settings, extensions: ExtensionsClient) -> Softphones:
         """Shares the app's extensions client; owns a licensing client of its own."""
         return cls(
-            settings=softphone_settings or SoftphoneSettings(),
+            settings=settings,
             public_base_url=settings.public_base_url,
             extensions=extensions,
             licensing=LicensingClient(
