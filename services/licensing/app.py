@@ -22,6 +22,7 @@ from services.common.service_app import (
     protect_openapi,
 )
 from services.licensing.allocations import models as _allocation_tables  # noqa: F401
+from services.licensing.allocations.idempotency import forget_old
 from services.licensing.allocations.reconcile import release_expired
 from services.licensing.allocations.router import internal, public
 from services.licensing.audit import models as _audit_tables  # noqa: F401
@@ -97,6 +98,7 @@ def reconcile_once(engine: Engine, clock: Clock) -> int:
     def work(session: Session) -> int:
         lock_all_pools(session)  # in one order, before anything else: no deadlock
         record_time_seen(session, now)
+        forget_old(session, now)
         return len(release_expired(session, now=now, actor=RECONCILER_ACTOR))
 
     return in_transaction(engine, work)

@@ -393,3 +393,17 @@ async def test_a_confirmed_reservation_cannot_be_cancelled(licensing: Licensing)
     assert refused.status_code == 409
     assert refused.json()["type"] == PROBLEM + "reservation-confirmed"
     assert await licensing.used("users") == 1
+
+
+async def test_the_reconciler_forgets_idempotency_keys_after_two_days(
+    licensing: Licensing,
+) -> None:
+    from services.licensing.app import reconcile_once
+
+    assert (await licensing.reserve("users", ["ext:100"], "old-key")).status_code == 201
+    licensing.clock.advance(days=1)
+    reconcile_once(licensing.app.state.engine, licensing.clock)
+    assert (await licensing.reserve("users", ["ext:101"], "old-key")).status_code == 422
+    licensing.clock.advance(days=1, seconds=1)
+    reconcile_once(licensing.app.state.engine, licensing.clock)
+    assert (await licensing.reserve("users", ["ext:101"], "old-key")).status_code == 201

@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, delete, select
 
 from services.licensing.allocations.models import LicIdempotency
 from services.licensing.client import IdempotencyKeyReused
@@ -21,6 +21,9 @@ from services.licensing.clock import to_db
 from services.licensing.sql import insert_if_absent
 
 MAX_KEY_LENGTH = 200
+# Long past any retry: callers retry within seconds, and confirmations left pending by
+# an outage are retried within minutes.
+KEPT_FOR = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -72,3 +75,10 @@ def _row(session: Session, operation: str, key: str) -> LicIdempotency:
             LicIdempotency.operation == operation, LicIdempotency.key == key
         )
     ).one()
+
+
+def forget_old(session: Session, now: datetime) -> None:
+    """Drop answers older than any retry could come for."""
+    session.exec(
+        delete(LicIdempotency).where(col(LicIdempotency.created_at) < to_db(now - KEPT_FOR))
+    )
