@@ -108,9 +108,6 @@ def render_linphone(account: SoftphoneAccount, *, register_expiry_seconds: int) 
     for section_name, entries in sections.items():
         section = ET.SubElement(root, f"{{{LPCONFIG_NS}}}section", name=section_name)
         for key, value in entries.items():
-            entry = ET.SubElement(
-                section, f"{{{LPCONFIG_NS}}}entry", name=key, overwrite="true"
-            )
+            entry = ET.SubElement(section, f"{{{LPCONFIG_NS}}}entry", name=key, overwrite="true")
             entry.text = value
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
-

@@ -46,9 +46,7 @@ def hold_license(
         licensing.confirm(reservation.id, idempotency_key=f"aps-softphone-confirm:{device_id}")
 
     def give_back() -> None:
-        licensing.release(
-            SOFTPHONES, [holder], idempotency_key=f"aps-softphone-undo:{device_id}"
-        )
+        licensing.release(SOFTPHONES, [holder], idempotency_key=f"aps-softphone-undo:{device_id}")
 
     on_commit(session, confirm)
     on_rollback(session, give_back)

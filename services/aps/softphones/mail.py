@@ -71,14 +71,14 @@ def _text(mail: LinkMail) -> str:
 def _html(mail: LinkMail, cid: str) -> str:
     name, url = html.escape(mail.display_name), html.escape(mail.url)
     return (
-        "<!DOCTYPE html><html><body style=\"font-family: sans-serif\">"
+        '<!DOCTYPE html><html><body style="font-family: sans-serif">'
         f"<p>Hello {name},</p>"
         f"<p>your softphone for extension {html.escape(mail.extension)} is ready to be set up."
         "</p><p>Open your softphone app (for example Linphone), choose <em>scan a QR code</em> "
         "or <em>fetch a remote configuration</em>, and scan this code:</p>"
-        f"<p><img src=\"cid:{html.escape(cid)}\" alt=\"QR code of your provisioning link\" "
-        "width=\"240\" height=\"240\"></p>"
-        f"<p>Or give the app this link: <a href=\"{url}\">{url}</a></p>"
+        f'<p><img src="cid:{html.escape(cid)}" alt="QR code of your provisioning link" '
+        'width="240" height="240"></p>'
+        f'<p>Or give the app this link: <a href="{url}">{url}</a></p>'
         f"<p>The link works once and expires at {_expiry(mail.expires_at)}.</p>"
         "</body></html>"
     )

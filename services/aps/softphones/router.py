@@ -1,13 +1,13 @@
 """Routes: the administrator's QR endpoints and the app-facing one-time link.
 
-    POST   /api/v1/aps/devices/{id}/qr        new link, answered as a PNG or SVG QR code
-    POST   /api/v1/aps/devices/{id}/qr/send   new link, e-mailed to the extension's identity
-    GET    /api/v1/aps/devices/{id}/qr        outstanding link (until when), last redemption
-    DELETE /api/v1/aps/devices/{id}/qr        withdraw the outstanding link
-    GET    /provision/softphone/{token}       a page for browsers and link previews (not
-                                              consuming); with X-Linphone-Provisioning the
-                                              Linphone XML, consuming the link
-    POST   /provision/softphone/{token}       redeem: JSON or Linphone XML (Accept/?format=)
+POST   /api/v1/aps/devices/{id}/qr        new link, answered as a PNG or SVG QR code
+POST   /api/v1/aps/devices/{id}/qr/send   new link, e-mailed to the extension's identity
+GET    /api/v1/aps/devices/{id}/qr        outstanding link (until when), last redemption
+DELETE /api/v1/aps/devices/{id}/qr        withdraw the outstanding link
+GET    /provision/softphone/{token}       a page for browsers and link previews (not
+                                          consuming); with X-Linphone-Provisioning the
+                                          Linphone XML, consuming the link
+POST   /provision/softphone/{token}       redeem: JSON or Linphone XML (Accept/?format=)
 """
 
 from __future__ import annotations
@@ -71,13 +71,17 @@ def admin_router() -> APIRouter:
         summary="Issue a one-time provisioning link as a QR code (PNG or SVG by Accept)",
         response_class=Response,
         responses={
-            200: {"content": {qr.PNG: {}, qr.SVG: {}},
-                  "description": "The QR code of the link; earlier links stop working"},
+            200: {
+                "content": {qr.PNG: {}, qr.SVG: {}},
+                "description": "The QR code of the link; earlier links stop working",
+            },
             **problem_responses(404, 406, 409),
         },
     )
     def issue_qr(
-        device_id: str, request: Request, caller: CallerDep,
+        device_id: str,
+        request: Request,
+        caller: CallerDep,
         accept: Annotated[str | None, Header()] = None,
     ) -> Response:
         media_type = qr.choose_media_type(accept)
@@ -97,7 +101,9 @@ def admin_router() -> APIRouter:
     )
     def send_qr(device_id: str, request: Request, caller: CallerDep) -> SentLinkPublic:
         sent = service.send_link(
-            request.app.state.engine, _runtime(request), device_id_from_path(device_id),
+            request.app.state.engine,
+            _runtime(request),
+            device_id_from_path(device_id),
             actor=caller.actor,
         )
         return SentLinkPublic(
@@ -152,7 +158,9 @@ def provisioning_router() -> APIRouter:
         },
     )
     async def open_link(
-        token: str, request: Request, caller: CallerDep,
+        token: str,
+        request: Request,
+        caller: CallerDep,
         format: Annotated[Flavour | None, Query()] = None,
         linphone: Annotated[str | None, Header(alias=LINPHONE_HEADER)] = None,
         user_agent: Annotated[str | None, Header()] = None,
@@ -177,15 +185,20 @@ def provisioning_router() -> APIRouter:
         },
     )
     async def redeem(
-        token: str, request: Request, caller: CallerDep,
+        token: str,
+        request: Request,
+        caller: CallerDep,
         format: Annotated[Flavour | None, Query()] = None,
         accept: Annotated[str | None, Header()] = None,
         user_agent: Annotated[str | None, Header()] = None,
     ) -> Response:
         flavour = format or negotiate(
             accept,
-            {"application/json": service.JSON, "application/xml": service.LINPHONE,
-             "text/xml": service.LINPHONE},
+            {
+                "application/json": service.JSON,
+                "application/xml": service.LINPHONE,
+                "text/xml": service.LINPHONE,
+            },
             service.JSON,
         )
         return await _redeem(request, caller, token, flavour, user_agent)

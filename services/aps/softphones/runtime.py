@@ -37,7 +37,8 @@ class Softphones:
             public_base_url=settings.public_base_url,
             extensions=extensions,
             licensing=LicensingClient(
-                settings.licensing_url, minter_for(settings, SERVICE, "licensing"),
+                settings.licensing_url,
+                minter_for(settings, SERVICE, "licensing"),
                 timeout=settings.upstream_timeout_seconds,
             ),
         )

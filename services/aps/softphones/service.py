@@ -43,7 +43,10 @@ def issue_link(
         softphone(session, device_id, lock=True)
         committed_slot(session, device_id)
         issued = tokens.issue(
-            session, device_id, now=now, ttl_seconds=runtime.settings.qr_token_ttl_seconds,
+            session,
+            device_id,
+            now=now,
+            ttl_seconds=runtime.settings.qr_token_ttl_seconds,
             issued_by=actor,
         )
     _log_issued(issued, actor, sent_to=None)
@@ -73,8 +76,12 @@ def send_link(
     with unit_of_work(engine, WRITE) as session:
         softphone(session, device_id, lock=True)
         issued = tokens.issue(
-            session, device_id, now=now, ttl_seconds=runtime.settings.qr_token_ttl_seconds,
-            issued_by=actor, sent_to=account.email,
+            session,
+            device_id,
+            now=now,
+            ttl_seconds=runtime.settings.qr_token_ttl_seconds,
+            issued_by=actor,
+            sent_to=account.email,
         )
     try:
         mail.send(runtime.settings, _message(runtime, account, issued))
@@ -142,8 +149,13 @@ def check_link(engine: Engine, runtime: Softphones, token: str) -> datetime:
 
 
 def redeem_link(
-    engine: Engine, runtime: Softphones, token: str, *, flavour: str,
-    user_agent: str | None, address: str | None,
+    engine: Engine,
+    runtime: Softphones,
+    token: str,
+    *,
+    flavour: str,
+    user_agent: str | None,
+    address: str | None,
 ) -> bytes:
     """The account document, once: checks first, then one atomic consumption."""
     with unit_of_work(engine, READ) as session:

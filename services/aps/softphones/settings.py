@@ -15,11 +15,15 @@ class SoftphoneSettings(BaseSettings):
 
     # Promise 7: minutes, not days. Fifteen minutes is enough to open a mail and scan.
     qr_token_ttl_seconds: int = Field(
-        default=900, ge=30, le=7 * 86_400,
+        default=900,
+        ge=30,
+        le=7 * 86_400,
         description="How long a softphone's one-time QR link works",
     )
     softphone_register_expiry_seconds: int = Field(
-        default=600, ge=60, le=86_400,
+        default=600,
+        ge=60,
+        le=86_400,
         description="SIP registration expiry given to softphones (Linphone `reg_expires`)",
     )
     smtp_host: str | None = Field(

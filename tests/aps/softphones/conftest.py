@@ -45,8 +45,13 @@ class Aps:
         runtime: Softphones = self.app.state.softphones
         return runtime
 
-    def softphone(self, device_id: str = "sp-00000000000000000001", auth_name: str = "100_2",
-                  *, commit: bool = True) -> str:
+    def softphone(
+        self,
+        device_id: str = "sp-00000000000000000001",
+        auth_name: str = "100_2",
+        *,
+        commit: bool = True,
+    ) -> str:
         add_device(self.engine, device_id, auth_name)
         if commit:
             commit_aps(self.engine, self.settings, self.extensions.document)

@@ -168,14 +168,23 @@ class FakeLicensing:
 SEALER = Sealer.from_secret("tests-only-sealing-secret")
 
 
-def add_device(engine: Engine, device_id: str, auth_name: str | None, vendor: str = "softphone",
-               model: str = "linphone") -> str:
+def add_device(
+    engine: Engine,
+    device_id: str,
+    auth_name: str | None,
+    vendor: str = "softphone",
+    model: str = "linphone",
+) -> str:
     password = new_password()
     with unit_of_work(engine) as session:
         session.add(
             Device(
-                id=device_id, vendor=vendor, model=model, label="test",
-                credential_hash=hash_password(password), credential_sealed=SEALER.seal(password),
+                id=device_id,
+                vendor=vendor,
+                model=model,
+                label="test",
+                credential_hash=hash_password(password),
+                credential_sealed=SEALER.seal(password),
             )
         )
         session.flush()

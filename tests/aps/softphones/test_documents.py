@@ -34,8 +34,12 @@ def telephony(document: dict | None = None) -> CommittedTelephony:
         sip=SipServer(**doc["sip"]),
         extensions=tuple(
             CommittedExtension(
-                number=e["number"], name=e["name"], full_name=e["full_name"], email=e["email"],
-                password=e["password"], slots=tuple(CommittedSlot(**s) for s in e["slots"]),
+                number=e["number"],
+                name=e["name"],
+                full_name=e["full_name"],
+                email=e["email"],
+                password=e["password"],
+                slots=tuple(CommittedSlot(**s) for s in e["slots"]),
             )
             for e in doc["extensions"]
         ),
@@ -72,7 +76,10 @@ def test_a_slot_gets_its_own_auth_name_and_the_extensions_password() -> None:
 def test_linphone_xml_parses_to_one_auth_info_and_one_proxy() -> None:
     parsed = sections(render_linphone(account(), register_expiry_seconds=600))
     assert parsed["auth_info_0"] == {
-        "username": "100_2", "userid": "100_2", "passwd": PASSWORD, "domain": SIP_HOST,
+        "username": "100_2",
+        "userid": "100_2",
+        "passwd": PASSWORD,
+        "domain": SIP_HOST,
     }
     assert parsed["proxy_0"] == {
         "reg_proxy": f"<sip:{SIP_HOST}:5060;transport=udp>",

@@ -76,13 +76,20 @@ def test_a_softphone_joins_extension_100_by_an_emailed_one_time_qr_code(
         device = ok(
             admin.post(
                 "/api/v1/aps/devices",
-                json={"vendor": "softphone", "model": "linphone",
-                      "lines": [{"line": 1, "auth_name": "100_2"}]},
+                json={
+                    "vendor": "softphone",
+                    "model": "linphone",
+                    "lines": [{"line": 1, "auth_name": "100_2"}],
+                },
             ),
             201,
         )["id"]
-        held = ok(admin.get("/api/v1/license/allocations",
-                            params={"pool": "softphones", "holder": f"softphone:{device}"}))
+        held = ok(
+            admin.get(
+                "/api/v1/license/allocations",
+                params={"pool": "softphones", "holder": f"softphone:{device}"},
+            )
+        )
         assert held["total"] == 1
         ok(admin.post("/api/v1/aps/commits"), 201)
         sent = ok(admin.post(f"/api/v1/aps/devices/{device}/qr/send"))

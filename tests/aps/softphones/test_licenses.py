@@ -10,7 +10,9 @@ from tests.aps.softphones.conftest import Aps
 
 DEVICES = "/api/v1/aps/devices"
 SOFTPHONE = {
-    "vendor": "softphone", "model": "linphone", "lines": [{"line": 1, "auth_name": "100_2"}]
+    "vendor": "softphone",
+    "model": "linphone",
+    "lines": [{"line": 1, "auth_name": "100_2"}],
 }
 
 
@@ -44,7 +46,10 @@ async def test_an_exhausted_pool_is_409_naming_it_and_nothing_is_created(aps: Ap
     body = refused.json()
     assert body["type"] == "urn:shareline:problem:pool-exhausted"
     assert (body["pool"], body["capacity"], body["used"], body["requested"]) == (
-        "softphones", 0, 0, 1
+        "softphones",
+        0,
+        0,
+        1,
     )
     assert await device_ids(aps) == []
     aps.licensing.capacity = 1
@@ -67,13 +72,18 @@ async def test_a_creation_rolled_back_after_the_reservation_releases_it(aps: Aps
         raise RuntimeError("a later step of the creation failed")
     assert aps.licensing.held == {}
     assert [path for _method, path in aps.licensing.requests] == [
-        "/internal/v1/reservations", "/internal/v1/releases"
+        "/internal/v1/reservations",
+        "/internal/v1/releases",
     ]
 
 
 async def test_hardware_phones_take_no_softphone_license(aps: Aps) -> None:
-    phone = {"vendor": "yealink", "model": "T46S", "id": "00:15:65:aa:bb:cc",
-             "lines": [{"line": 1, "auth_name": "101"}]}
+    phone = {
+        "vendor": "yealink",
+        "model": "T46S",
+        "id": "00:15:65:aa:bb:cc",
+        "lines": [{"line": 1, "auth_name": "101"}],
+    }
     created = await aps.client.post(DEVICES, json=phone)
     assert created.status_code == 201, created.text
     assert aps.licensing.requests == []

@@ -28,8 +28,9 @@ PREFIX = f"{PUBLIC}/provision/softphone/"
 
 
 async def issue(aps: Aps, device_id: str, accept: str = "image/png") -> str:
-    response = await aps.client.post(f"/api/v1/aps/devices/{device_id}/qr",
-                                     headers={"Accept": accept})
+    response = await aps.client.post(
+        f"/api/v1/aps/devices/{device_id}/qr", headers={"Accept": accept}
+    )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "image/png"
     assert response.headers["cache-control"] == "no-store"
@@ -123,22 +124,25 @@ async def test_post_answers_json_or_linphone_xml_by_accept_or_format(aps: Aps) -
 async def test_an_unacceptable_redemption_is_406_and_leaves_the_link_usable(aps: Aps) -> None:
     device = aps.softphone()
     token = await issue(aps, device)
-    problem(await aps.client.post(link(token), headers={"Accept": "text/html"}), 406,
-            "not-acceptable")
+    problem(
+        await aps.client.post(link(token), headers={"Accept": "text/html"}), 406, "not-acceptable"
+    )
     problem(await aps.client.post(link(token) + "?format=yaml"), 422, "validation-error")
     assert (await aps.client.post(link(token))).status_code == 200
 
 
 async def test_the_qr_code_comes_as_svg_by_accept_and_406_issues_nothing(aps: Aps) -> None:
     device = aps.softphone()
-    svg = await aps.client.post(f"/api/v1/aps/devices/{device}/qr",
-                                headers={"Accept": "image/svg+xml"})
+    svg = await aps.client.post(
+        f"/api/v1/aps/devices/{device}/qr", headers={"Accept": "image/svg+xml"}
+    )
     assert svg.status_code == 200
     assert svg.headers["content-type"] == "image/svg+xml"
     assert b"<svg" in svg.content
     assert (await aps.client.delete(f"/api/v1/aps/devices/{device}/qr")).status_code == 204
-    refused = await aps.client.post(f"/api/v1/aps/devices/{device}/qr",
-                                    headers={"Accept": "application/json"})
+    refused = await aps.client.post(
+        f"/api/v1/aps/devices/{device}/qr", headers={"Accept": "application/json"}
+    )
     problem(refused, 406, "not-acceptable")
     assert (await status(aps, device))["outstanding"] is False
 
@@ -187,20 +191,27 @@ async def test_the_admin_sees_the_outstanding_link_then_who_redeemed_it(aps: Aps
 
 
 async def test_qr_routes_refuse_unknown_devices_and_hardware_phones(aps: Aps) -> None:
-    problem(await aps.client.post("/api/v1/aps/devices/sp-ffffffffffffffffffff/qr"), 404,
-            "device-not-found")
+    problem(
+        await aps.client.post("/api/v1/aps/devices/sp-ffffffffffffffffffff/qr"),
+        404,
+        "device-not-found",
+    )
     add_device(aps.engine, "001565aabbcc", "101", vendor="yealink", model="T46S")
     problem(await aps.client.post("/api/v1/aps/devices/001565aabbcc/qr"), 409, "not-a-softphone")
     problem(await aps.client.get("/api/v1/aps/devices/001565aabbcc/qr"), 409, "not-a-softphone")
-    problem(await aps.client.post("/api/v1/aps/devices/00:15:65:AA:BB:CC/qr"), 409,
-            "not-a-softphone")
+    problem(
+        await aps.client.post("/api/v1/aps/devices/00:15:65:AA:BB:CC/qr"), 409, "not-a-softphone"
+    )
     problem(await aps.client.post("/api/v1/aps/devices/not-a-device/qr"), 404, "device-not-found")
 
 
 async def test_without_an_aps_commit_the_softphone_gets_no_link(aps: Aps) -> None:
     device = aps.softphone(commit=False)
-    body = problem(await aps.client.post(f"/api/v1/aps/devices/{device}/qr"), 409,
-                   "softphone-slot-not-committed")
+    body = problem(
+        await aps.client.post(f"/api/v1/aps/devices/{device}/qr"),
+        409,
+        "softphone-slot-not-committed",
+    )
     assert "commit" in body["detail"]
     assert (await status(aps, device))["outstanding"] is False
 
@@ -211,8 +222,9 @@ async def test_a_slot_gone_from_the_telephony_commit_refuses_and_keeps_the_link(
     slots = aps.extensions.document["extensions"][0]["slots"]
     saved = list(slots)
     slots[:] = [s for s in slots if s["auth_name"] != "100_2"]
-    body = problem(await aps.client.get(link(token), headers=LINPHONE), 409,
-                   "softphone-slot-not-committed")
+    body = problem(
+        await aps.client.get(link(token), headers=LINPHONE), 409, "softphone-slot-not-committed"
+    )
     assert "100_2" in body["detail"] and "telephony" in body["detail"]
     slots[:] = saved
     assert (await aps.client.get(link(token), headers=LINPHONE)).status_code == 200
@@ -232,8 +244,9 @@ async def test_routes_need_a_service_token(aps: Aps) -> None:
     device = aps.softphone()
     token = await issue(aps, device)
     bare = {"X-Service-Token": ""}
-    problem(await aps.client.post(f"/api/v1/aps/devices/{device}/qr", headers=bare), 401,
-            "unauthorized")
+    problem(
+        await aps.client.post(f"/api/v1/aps/devices/{device}/qr", headers=bare), 401, "unauthorized"
+    )
     problem(await aps.client.post(link(token), headers=bare), 401, "unauthorized")
     assert (await aps.client.post(link(token))).status_code == 200
 
@@ -265,7 +278,11 @@ async def test_the_routes_are_documented_with_their_problems(aps: Aps) -> None:
     assert set(qr_paths) == {"post", "get", "delete"}
     assert set(qr_paths["post"]["responses"]) >= {"200", "404", "406", "409"}
     assert set(doc["paths"]["/api/v1/aps/devices/{device_id}/qr/send"]["post"]["responses"]) >= {
-        "200", "404", "409", "502", "503"
+        "200",
+        "404",
+        "409",
+        "502",
+        "503",
     }
     link_paths = doc["paths"]["/provision/softphone/{token}"]
     assert set(link_paths) == {"get", "post"}

@@ -38,7 +38,9 @@ def tiny_smtp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmtpServer]:
 
 def use_smtp(aps: Aps, port: int) -> None:
     aps.runtime.settings = SoftphoneSettings(
-        smtp_host="127.0.0.1", smtp_port=port, smtp_sender="PBX <pbx@example.com>",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_sender="PBX <pbx@example.com>",
         smtp_timeout_seconds=5,
     )
 

@@ -23,8 +23,9 @@ from tests.support.databases import make_database_url, postgres_admin_url
 NOW = datetime(2026, 11, 26, 8, 30, tzinfo=UTC)
 TTL = 900
 DEVICE = "sp-aaaaaaaaaaaaaaaaaaaa"
-BROWSER = tokens.Redemption(user_agent="LinphoneAndroid/5.2", address="198.51.100.7",
-                            format="linphone")
+BROWSER = tokens.Redemption(
+    user_agent="LinphoneAndroid/5.2", address="198.51.100.7", format="linphone"
+)
 
 
 @pytest.fixture
@@ -136,7 +137,8 @@ def test_status_shows_the_outstanding_token_then_who_redeemed_it(engine) -> None
     assert status.outstanding is False
     assert status.redeemed_at == NOW + timedelta(seconds=60)
     assert (status.redeemed_user_agent, status.redeemed_address) == (
-        "LinphoneAndroid/5.2", "198.51.100.7"
+        "LinphoneAndroid/5.2",
+        "198.51.100.7",
     )
     with unit_of_work(engine, READ) as session:
         later = qr_status(session, DEVICE, now=NOW + timedelta(seconds=TTL + 1))
