@@ -11,6 +11,7 @@ leaves upgrading to `python -m deploy.migrate` (the Compose one-shot, the Kubern
 from __future__ import annotations
 
 import importlib.util
+import logging
 import threading
 import zlib
 from collections.abc import Callable, Iterator
@@ -24,10 +25,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, MetaData, text
+from sqlalchemy import Connection, Engine, MetaData, inspect, text
 from sqlmodel import SQLModel
 
 _IN_PROCESS = threading.Lock()
+log = logging.getLogger("shareline.migrations")
 
 
 @dataclass(frozen=True)
@@ -119,16 +121,35 @@ def upgrade_to_head(engine: Engine, service: str) -> None:
     upgrade_then(engine, service, lambda: None)
 
 
-def upgrade_then(engine: Engine, service: str, then: Callable[[], None]) -> None:
+def upgrade_then(
+    engine: Engine, service: str, then: Callable[[], None], *, adopt_unversioned: bool = False
+) -> None:
     """Upgrade to head, then run `then` (local mode: create unmigrated tables), all under
-    one lock, so replicas starting together neither migrate nor create a table twice."""
+    one lock, so replicas starting together neither migrate nor create a table twice.
+
+    `adopt_unversioned` (local mode only) marks a database whose tables were created
+    before the service had migrations as being at head instead of failing on them.
+    """
     # alembic's `context` is a module-level proxy: one migration per process at a time.
     with _IN_PROCESS, _migration_lock(engine, service):
         with engine.begin() as connection:
             config = alembic_config(service)
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            if adopt_unversioned and _predates_migrations(connection, TARGETS[service]):
+                log.warning(
+                    "the %s database has tables but no migration history (made before "
+                    "migrations existed); marking it at head. Delete it for a clean one.",
+                    service,
+                )
+                command.stamp(config, "head")
+            else:
+                command.upgrade(config, "head")
         then()
+
+
+def _predates_migrations(connection: Connection, target: MigrationTarget) -> bool:
+    tables = inspect(connection).get_table_names()
+    return target.version_table not in tables and any(target.owns(t) for t in tables)
 
 
 def is_at_head(engine: Engine, service: str) -> bool:

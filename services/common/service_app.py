@@ -34,7 +34,12 @@ def open_database(app: FastAPI, url: str, table_prefix: str) -> Engine:
         if service is not None and mode != "local":
             require_head(engine, service)
         elif service is not None:
-            upgrade_then(engine, service, lambda: create_tables(engine, table_prefix))
+            upgrade_then(
+                engine,
+                service,
+                lambda: create_tables(engine, table_prefix),
+                adopt_unversioned=True,
+            )
         else:
             create_tables(engine, table_prefix)
     except DatabaseBehind as exc:

@@ -185,3 +185,26 @@ def test_local_mode_upgrades_then_production_starts(tmp_path, sample) -> None:
         assert "smp_widgets" in inspect(production).get_table_names()
     finally:
         production.dispose()
+
+
+def test_local_mode_adopts_a_database_made_before_migrations_existed(
+    tmp_path, sample, caplog
+) -> None:
+    target, _widgets = sample
+    url = make_database_url(tmp_path, "sample")
+    early = create_db_engine(url)
+    assert target.metadata is not None
+    target.metadata.create_all(early, tables=[target.metadata.tables["smp_widgets"]])
+    early.dispose()
+    migrate.revision("sample", "create widgets")
+
+    with pytest.raises(DatabaseBehind):
+        open_database(_app("production"), url, "smp")
+    with caplog.at_level(logging.WARNING):
+        engine = open_database(_app("local"), url, "smp")
+    try:
+        assert "no migration history" in caplog.text
+        assert is_at_head(engine, "sample")
+        assert differences(engine, "sample") == []
+    finally:
+        engine.dispose()
