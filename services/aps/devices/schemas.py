@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -18,7 +18,7 @@ TimeZoneName = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_+/-]{0,63}$", max_length=64)
 ]
 
-EXAMPLE = {
+EXAMPLE: dict[str, Any] = {
     "id": "00:15:65:aa:bb:cc",
     "vendor": "yealink",
     "model": "T46U",

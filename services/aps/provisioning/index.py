@@ -13,7 +13,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, or_
+from sqlalchemy import ColumnElement, Engine, or_
 from sqlmodel import Session, col, select
 
 from services.aps.devices.models import Device
@@ -63,6 +63,7 @@ class ProvisioningIndex:
             self.files.clear()
             self.devices.clear()
             known = 0
+        recent: ColumnElement[bool]
         if known == 0:
             recent = col(SnapshotFile.last_revision).is_(None)
         else:

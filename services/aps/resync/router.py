@@ -19,7 +19,7 @@ from services.common.service_tokens import CallerDep
 
 router = protected_router()
 
-REPORT_EXAMPLE = {
+REPORT_EXAMPLE: dict[str, Any] = {
     "revision": 5,
     "devices": [{
         "device": "001565aabbcc", "event": "check-sync;reboot=false", "status": "partial",

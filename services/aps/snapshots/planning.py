@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import String, func, or_, type_coerce
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from services.aps.devices.models import Device, DeviceLine
@@ -95,10 +96,10 @@ def make_plan(
     """
     plan = Plan()
     table = Device.__table__.c  # type: ignore[attr-defined]
-    query = select(
+    query = sa_select(
         table.id, table.vendor, table.model, table.label, table.time_zone,
         type_coerce(table["keys"], String), table.credential_hash, table.updated_at,
-        RenderState.inputs_digest,
+        col(RenderState.inputs_digest),
     ).outerjoin(RenderState, col(RenderState.device_id) == table.id)
     if previous is not None:
         query = query.where(
@@ -107,7 +108,7 @@ def make_plan(
                 col(RenderState.device_updated_at) != table.updated_at,
             )
         )
-    rows = session.exec(query).all()
+    rows = session.connection().execute(query).all()
     incremental = previous is not None
     lines = _lines_by_device(session, [r[0] for r in rows] if incremental else None)
     common = settings_digest(settings)

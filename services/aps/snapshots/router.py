@@ -22,7 +22,7 @@ from services.common.service_tokens import CallerDep
 
 router = protected_router()
 
-MISSING_EXAMPLE = [{"device": "001565aabbcc", "line": 2, "auth_name": "100_3"}]
+MISSING_EXAMPLE: list[Any] = [{"device": "001565aabbcc", "line": 2, "auth_name": "100_3"}]
 
 
 class Changes(BaseModel):

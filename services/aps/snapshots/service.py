@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from services.aps.devices.credentials import Sealer
@@ -67,10 +68,10 @@ def _load_devices(session: Session, ids: list[str]) -> Iterator[tuple[DeviceInpu
             )
         ):
             lines.setdefault(device_id, []).append((line, auth_name))
-        rows = session.exec(
-            select(
-                Device.id, Device.vendor, Device.model, Device.label, Device.time_zone,
-                Device.keys, Device.credential_sealed,
+        rows = session.connection().execute(
+            sa_select(
+                col(Device.id), col(Device.vendor), col(Device.model), col(Device.label),
+                col(Device.time_zone), col(Device.keys), col(Device.credential_sealed),
             ).where(col(Device.id).in_(chunk))
         )
         for device_id, vendor, model, label, time_zone, keys, sealed in rows:
