@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -138,6 +139,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         readiness={"database": database_check, "services": services_ready},
     )
+    # httpx logs every upstream URL at INFO, query string included; the access log
+    # already records each request, without the query (where tokens get pasted).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     # Innermost, so a refused body still gets a request id, a log line and CORS headers.
     app.user_middleware.append(
         Middleware(

@@ -16,7 +16,7 @@ import httpx
 import jwt
 import pytest
 
-from tests.support.admin import SUITE_ADMIN_TOKEN_SECRET, admin_token
+from tests.support.admin import SUITE_ADMIN_PASSWORD, SUITE_ADMIN_TOKEN_SECRET, admin_token
 from tests.support.suite import SECRET as SERVICE_SECRET
 from tests.support.suite import Suite
 
@@ -304,3 +304,21 @@ def test_the_services_examples_survive_the_merge(running: Suite) -> None:
                 assert json.dumps(schema["examples"], sort_keys=True) in kept, (service, name)
                 checked += 1
     assert checked > 0
+
+
+def test_tokens_and_passwords_stay_out_of_the_logs(running: Suite) -> None:
+    token = admin_token(running.gateway)
+    httpx.get(
+        running.gateway + "/api/v1/extensions",
+        params={"access_token": token},
+        headers=_bearer(token),
+    )
+    httpx.post(
+        running.gateway + "/api/v1/auth/token",
+        data={"username": "admin", "password": "a-wrong-password-XYZ", "grant_type": "password"},
+    )
+    logs = running.logs()
+    assert token not in logs
+    assert token.split(".")[2] not in logs
+    assert "a-wrong-password-XYZ" not in logs
+    assert SUITE_ADMIN_PASSWORD not in logs
