@@ -12,12 +12,13 @@ POST   /provision/softphone/{token}       redeem: JSON or Linphone XML (Accept/?
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
 from services.aps.devices.service import device_id_from_path
@@ -51,9 +52,21 @@ GONE: dict[int | str, dict[str, Any]] = {
 class SentLinkPublic(BaseModel):
     """Where the link went and until when it works (the link itself is never shown)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "device_id": "sp-3f2a9c0d1e4b5a6f7081",
+                    "sent_to": "alice@example.com",
+                    "expires_at": "2026-11-26T08:45:00Z",
+                }
+            ]
+        }
+    )
+
     device_id: str
     sent_to: str
-    expires_at: str
+    expires_at: datetime
 
 
 def _runtime(request: Request) -> Softphones:
@@ -107,7 +120,7 @@ def admin_router() -> APIRouter:
             actor=caller.actor,
         )
         return SentLinkPublic(
-            device_id=sent.device_id, sent_to=sent.sent_to, expires_at=sent.expires_at.isoformat()
+            device_id=sent.device_id, sent_to=sent.sent_to, expires_at=sent.expires_at
         )
 
     @router.get(
