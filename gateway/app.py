@@ -106,7 +106,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.password_hash_parallelism,
         )
         engine = open_database(app, settings.database_url, "gw")
-        ensure_first_admin(engine, settings)
+        try:
+            ensure_first_admin(engine, settings)
+        except Exception:
+            engine.dispose()
+            raise
         app.state.admin_tokens = _admin_tokens(settings)
         app.state.upstreams = {
             name: Upstream(
