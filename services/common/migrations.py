@@ -148,8 +148,11 @@ def upgrade_then(
 
 
 def _predates_migrations(connection: Connection, target: MigrationTarget) -> bool:
-    tables = inspect(connection).get_table_names()
-    return target.version_table not in tables and any(target.owns(t) for t in tables)
+    # An empty version table is what a start before the first revision leaves behind.
+    tables = set(inspect(connection).get_table_names()) - {target.version_table}
+    if not any(target.owns(t) for t in tables):
+        return False
+    return _context(connection, target).get_current_revision() is None
 
 
 def is_at_head(engine: Engine, service: str) -> bool:

@@ -192,7 +192,9 @@ def test_local_mode_adopts_a_database_made_before_migrations_existed(
 ) -> None:
     target, _widgets = sample
     url = make_database_url(tmp_path, "sample")
-    early = create_db_engine(url)
+    # Started once before the first revision existed: an empty history, and the tables
+    # local mode created from the models (which here live outside SQLModel.metadata).
+    early = open_database(_app("local"), url, "smp")
     assert target.metadata is not None
     target.metadata.create_all(early, tables=[target.metadata.tables["smp_widgets"]])
     early.dispose()
