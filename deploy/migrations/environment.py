@@ -56,8 +56,10 @@ def run() -> None:
 
 def _migrate(connection: Connection, service: str) -> None:
     target = TARGETS[service]
+    without_models = context.config.attributes.get("without_models", False)
     context.configure(
-        target_metadata=target_metadata(target), **configure_context(connection, target)
+        target_metadata=None if without_models else target_metadata(target),
+        **configure_context(connection, target),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -135,6 +135,8 @@ def upgrade_then(
         with engine.begin() as connection:
             config = alembic_config(service)
             config.attributes["connection"] = connection
+            # Applying revisions needs no models; only autogenerate compares with them.
+            config.attributes["without_models"] = True
             if adopt_unversioned and _predates_migrations(connection, TARGETS[service]):
                 log.warning(
                     "the %s database has tables but no migration history (made before "
