@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.aps.devices.credentials import Sealer
 from services.aps.devices.router import router as devices_router
+from services.aps.provisioning.credentials import Nonces
 from services.aps.provisioning.fetches import FetchRecorder
 from services.aps.provisioning.guard import AddressGuard
 from services.aps.provisioning.index import ProvisioningIndex
@@ -126,7 +127,8 @@ def create_app(
     )
     app.state.catalog = Catalog.builtin()
     app.state.sealer = _sealer(settings)
-    app.state.index = ProvisioningIndex()
+    app.state.index = ProvisioningIndex(sealer=app.state.sealer)
+    app.state.nonces = Nonces(settings.service_token_secret.get_secret_value())
     app.state.guard = _guard(settings)
     app.state.fetches = FetchRecorder()
     for router in (

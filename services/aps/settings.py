@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 from pydantic import SecretStr, model_validator
 
@@ -22,6 +23,8 @@ class Settings(CommonSettings, SoftphoneSettings):
     provisioning_auth: bool = True
     provisioning_user: str = "provision"
     provisioning_password: SecretStr = SecretStr(LOCAL_PROVISIONING_PASSWORD)
+    # Both Basic and Digest are accepted; this names the one a 401 asks for.
+    provisioning_challenge: Literal["basic", "digest"] = "basic"
     # Key sealing each device's provisioning password at rest (derived from the service
     # token secret when unset, so a fresh local install works out of the box).
     aps_credential_key: SecretStr | None = None

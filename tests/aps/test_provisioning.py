@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 
 import pytest
 from pydantic import ValidationError
@@ -46,6 +48,7 @@ async def test_no_wrong_or_other_devices_credentials_get_one_identical_401(aps) 
         phone_headers("provision", SITE_PASSWORD[:-1]),
     ]
     answers = [await aps.client.get(f"/provision/{DESK}.cfg", headers=h) for h in attempts]
+    answers.append(await _digest_get(aps, f"/provision/{DESK}.cfg", OTHER, other_password))
     unknown = await aps.client.get("/provision/0015650000ff.cfg", headers=site())
     answers.append(unknown)  # an unknown MAC with the site credential looks the same
     outside = {_outside(a) for a in answers}
@@ -76,6 +79,52 @@ async def test_site_credential_opens_the_first_fetch_then_only_the_device_creden
     after = await aps.client.get(f"/provision/{DESK}.cfg", headers=site())
     assert after.status_code == 401, "once enrolled, the site credential no longer opens it"
     assert (await aps.client.get(f"/provision/{OTHER}.cfg", headers=site())).status_code == 200
+
+
+async def _digest_get(aps, path: str, user: str, password: str, **headers: str):
+    """Fetch as a Digest-speaking phone: take the challenge, answer it."""
+    challenge = (await aps.client.get(path, headers=phone_headers(**headers))).headers
+    asked = re.fullmatch(r'Digest realm="shareline", qop="auth", algorithm=MD5, nonce="([^"]+)"',
+                         challenge["www-authenticate"])
+    # Under a Basic challenge, a phone that insists on Digest uses a nonce it got before.
+    nonce = asked.group(1) if asked else aps.app.state.nonces.current()
+    ha1 = _md5(f"{user}:shareline:{password}")
+    ha2 = _md5(f"GET:{path}")
+    response = _md5(f"{ha1}:{nonce}:00000001:c0ffee:auth:{ha2}")
+    authorization = (
+        f'Digest username="{user}", realm="shareline", nonce="{nonce}", uri="{path}", '
+        f'qop=auth, nc=00000001, cnonce="c0ffee", response="{response}", algorithm=MD5'
+    )
+    return await aps.client.get(path, headers=phone_headers(Authorization=authorization,
+                                                           **headers))
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+async def test_http_digest_works_for_site_and_device_credentials(make_aps) -> None:
+    aps = await make_aps(provisioning_challenge="digest")
+    await _two_phones(aps)
+    asked = await aps.client.get(f"/provision/{DESK}.cfg", headers=phone_headers())
+    assert asked.headers["www-authenticate"].startswith('Digest realm="shareline", qop="auth"')
+    first = await _digest_get(aps, f"/provision/{DESK}.cfg", "provision", SITE_PASSWORD)
+    assert first.status_code == 200
+    own = aps.device_password(DESK)
+    mine = await _digest_get(aps, f"/provision/{DESK}.cfg", DESK, own)
+    assert mine.status_code == 200
+    assert (await aps.client.get(f"/api/v1/aps/devices/{DESK}")).json()["enrolled_at"]
+    wrong = await _digest_get(aps, f"/provision/{DESK}.cfg", DESK, own + "x")
+    assert wrong.status_code == 401
+    # A response computed for another file does not open this one.
+    authorization = mine.request.headers["authorization"]
+    replayed = await aps.client.get(f"/provision/{DESK}.boot",
+                                    headers=phone_headers(Authorization=authorization))
+    assert replayed.status_code == 401
+    forged_nonce = authorization.replace('nonce="', 'nonce="1', 1)
+    stale = await aps.client.get(f"/provision/{DESK}.cfg",
+                                 headers=phone_headers(Authorization=forged_nonce))
+    assert stale.status_code == 401
 
 
 async def test_common_files_need_a_provisioning_credential_and_carry_no_secret(aps) -> None:

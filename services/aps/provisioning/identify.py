@@ -1,9 +1,7 @@
-"""Who is asking: the client's address, its credentials, the MAC its User-Agent names."""
+"""Who is asking: the client's address, and the MAC its User-Agent names."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 
 from fastapi import Request
@@ -32,19 +30,6 @@ def client_address(request: Request, caller: Caller) -> str:
 def safe_filename(name: str) -> bool:
     """Letters, digits, dot, dash, underscore; no `..`; nothing that names a folder."""
     return bool(_FILENAME.fullmatch(name)) and ".." not in name
-
-
-def basic_credentials(request: Request) -> tuple[str, str] | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "basic" or not value:
-        return None
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    user, sep, password = decoded.partition(":")
-    return (user, password) if sep else None
 
 
 def mac_from_user_agent(user_agent: str) -> str | None:

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, Engine, or_
 from sqlmodel import Session, col, select
 
+from services.aps.devices.credentials import Sealer
 from services.aps.devices.models import Device
+from services.aps.provisioning.credentials import ha1
 from services.aps.snapshots.models import ApsState, SnapshotFile
 from services.common.db import READ, unit_of_work
 
@@ -36,10 +38,12 @@ class FileEntry:
 class DeviceAccess:
     credential_hash: str
     enrolled: bool
+    digest_ha1: str | None = None  # for HTTP Digest; held in memory only
 
 
 @dataclass
 class ProvisioningIndex:
+    sealer: Sealer | None = None  # unseals device credentials for Digest
     revision: int = 0
     files: dict[str, FileEntry] = field(default_factory=dict)
     devices: dict[str, DeviceAccess] = field(default_factory=dict)
@@ -98,12 +102,16 @@ class ProvisioningIndex:
         ids = sorted(present)
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            for device_id, credential_hash, enrolled_at in session.exec(
-                select(Device.id, Device.credential_hash, Device.enrolled_at).where(
-                    col(Device.id).in_(chunk)
-                )
+            for device_id, credential_hash, enrolled_at, sealed in session.exec(
+                select(
+                    Device.id, Device.credential_hash, Device.enrolled_at,
+                    Device.credential_sealed,
+                ).where(col(Device.id).in_(chunk))
             ):
-                self.devices[device_id] = DeviceAccess(credential_hash, enrolled_at is not None)
+                digest = ha1(device_id, self.sealer.unseal(sealed)) if self.sealer else None
+                self.devices[device_id] = DeviceAccess(
+                    credential_hash, enrolled_at is not None, digest
+                )
 
     def lookup(self, name: str) -> FileEntry | None:
         return self.files.get(name)

@@ -14,16 +14,15 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import select
 
-from services.aps.devices.credentials import password_matches
 from services.aps.devices.identity import InvalidMac, check_unicast
 from services.aps.devices.models import Device
+from services.aps.provisioning.credentials import Presented, challenge, presented
 from services.aps.provisioning.identify import (
-    basic_credentials,
     client_address,
     mac_from_user_agent,
     safe_filename,
 )
-from services.aps.provisioning.index import FileEntry, ProvisioningIndex
+from services.aps.provisioning.index import DeviceAccess, FileEntry, ProvisioningIndex
 from services.common.db import READ, unit_of_work
 from services.common.errors import PROBLEM_MEDIA_TYPE, problem_type
 from services.common.service_app import protected_router
@@ -37,7 +36,6 @@ UNAUTHORIZED_BODY = {
     "status": 401,
     "detail": "provisioning needs valid device credentials",
 }
-UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Basic realm="shareline"', "Cache-Control": "no-store"}
 
 
 def _problem(status: int, slug: str, title: str, detail: str, **headers: str) -> JSONResponse:
@@ -45,10 +43,13 @@ def _problem(status: int, slug: str, title: str, detail: str, **headers: str) ->
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
-def _unauthorized() -> JSONResponse:
+def _unauthorized(state: Any) -> JSONResponse:
     return JSONResponse(
         UNAUTHORIZED_BODY, status_code=401, media_type=PROBLEM_MEDIA_TYPE,
-        headers=UNAUTHORIZED_HEADERS,
+        headers={
+            "WWW-Authenticate": challenge(state.settings.provisioning_challenge, state.nonces),
+            "Cache-Control": "no-store",
+        },
     )
 
 
@@ -56,13 +57,21 @@ def _not_found() -> JSONResponse:
     return _problem(404, "not-found", "Not found", "no such provisioning file")
 
 
-def _site_credentials_match(app_state: Any, credentials: tuple[str, str] | None) -> bool:
+def _site_credentials_match(app_state: Any, credentials: Presented | None) -> bool:
     if credentials is None:
         return False
     settings = app_state.settings
-    user_ok = hmac.compare_digest(credentials[0].encode(), settings.provisioning_user.encode())
-    password = settings.provisioning_password.get_secret_value().encode()
-    return hmac.compare_digest(credentials[1].encode(), password) and user_ok
+    user_ok = hmac.compare_digest(credentials.user.encode(), settings.provisioning_user.encode())
+    password = settings.provisioning_password.get_secret_value()
+    return credentials.proves(app_state.nonces, password=password) and user_ok
+
+
+def _device_credentials_match(
+    app_state: Any, credentials: Presented | None, device_id: str, access: DeviceAccess
+) -> bool:
+    return bool(credentials and credentials.user == device_id and credentials.proves(
+        app_state.nonces, password_hash=access.credential_hash, digest_ha1=access.digest_ha1
+    ))
 
 
 async def _enrolled_in_database(app_state: Any, device_id: str) -> bool:
@@ -76,21 +85,19 @@ async def _enrolled_in_database(app_state: Any, device_id: str) -> bool:
 
 async def _may_read(
     app_state: Any, index: ProvisioningIndex, device_id: str | None,
-    credentials: tuple[str, str] | None,
+    credentials: Presented | None,
 ) -> bool:
     """Promise 1: the device's own credential, or the site's before enrolment."""
     if device_id is None:  # a common file: any valid provisioning credential
         if _site_credentials_match(app_state, credentials):
             return True
-        access = index.devices.get(credentials[0]) if credentials else None
-        return bool(access and credentials and password_matches(credentials[1],
-                                                                 access.credential_hash))
+        access = index.devices.get(credentials.user) if credentials else None
+        return bool(access and credentials and _device_credentials_match(
+            app_state, credentials, credentials.user, access))
     access = index.devices.get(device_id)
     if access is None:
         return False
-    if credentials and credentials[0] == device_id and password_matches(
-        credentials[1], access.credential_hash
-    ):
+    if _device_credentials_match(app_state, credentials, device_id, access):
         if not access.enrolled:
             access.enrolled = True
             app_state.fetches.note_enrolled(device_id)
@@ -130,7 +137,8 @@ def _file_response(request: Request, entry: FileEntry) -> Response:
     description=(
         "Serves the file as rendered at the latest APS commit. The phone authenticates "
         "with HTTP Basic: the site-wide provisioning credential for its first fetch, its "
-        "own per-device credential (set in its MAC file) from then on. Unknown devices "
+        "own per-device credential (set in its MAC file) from then on; HTTP Digest "
+        "(MD5, qop=auth) works too. Unknown devices "
         "and wrong credentials get the same 401. Sends an `ETag`; `If-None-Match` gives "
         "304. Bursts of misses from one address are answered 429 and banned for a while."
     ),
@@ -165,7 +173,7 @@ async def provision(filename: str, request: Request, caller: CallerDep) -> Respo
     entry = index.lookup(name)
     user_agent = request.headers.get("user-agent", "")
     auth_on = state.settings.provisioning_auth
-    credentials = basic_credentials(request)
+    credentials = presented(request)
     if entry is None:
         mac = _entry_for_unknown_name(index, state.catalog, name)
         if mac is None:
@@ -173,7 +181,7 @@ async def provision(filename: str, request: Request, caller: CallerDep) -> Respo
             return _not_found()
         if auth_on and not await _may_read(state, index, mac, credentials):
             state.guard.miss(address)
-            return _unauthorized()
+            return _unauthorized(state)
         if not auth_on and mac not in index.devices:
             state.guard.miss(address)
         return _not_found()
@@ -181,10 +189,10 @@ async def provision(filename: str, request: Request, caller: CallerDep) -> Respo
         ua_mac = mac_from_user_agent(user_agent)
         if ua_mac is not None and ua_mac != entry.device_id:
             state.guard.miss(address)
-            return _unauthorized()
+            return _unauthorized(state)
     if auth_on and not await _may_read(state, index, entry.device_id, credentials):
         state.guard.miss(address)
-        return _unauthorized()
+        return _unauthorized(state)
     if entry.device_id is not None:
         state.fetches.note(entry.device_id, address, user_agent, index.revision)
     return _file_response(request, entry)
