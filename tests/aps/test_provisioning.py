@@ -272,3 +272,21 @@ async def test_auth_can_be_switched_off_in_local_mode_only(
     await _two_phones(aps)
     assert (await aps.client.get(f"/provision/{DESK}.cfg", headers=phone_headers())
             ).status_code == 200
+
+
+async def test_a_renewed_credential_reenrols_the_device_at_the_next_commit(aps) -> None:
+    await _two_phones(aps)
+    old = aps.device_password(DESK)
+    assert (await aps.client.get(f"/provision/{DESK}.cfg", headers=phone_headers(DESK, old))
+            ).status_code == 200
+    renewed = await aps.client.post(f"/api/v1/aps/devices/{DESK}/credential")
+    assert renewed.status_code == 200 and renewed.json()["enrolled_at"] is None
+    assert old not in renewed.text
+    new = aps.device_password(DESK)
+    assert new != old
+    assert (await aps.commit())["changed"] == [DESK]
+    assert (await aps.client.get(f"/provision/{DESK}.cfg", headers=phone_headers(DESK, old))
+            ).status_code == 401
+    reset_phone = await aps.client.get(f"/provision/{DESK}.cfg", headers=site())
+    assert reset_phone.status_code == 200
+    assert f"static.auto_provision.server.password = {new}" in reset_phone.text

@@ -148,6 +148,25 @@ def update_device(
     return _public(device, service.device_lines(session, device.id), _rendered(session, device.id))
 
 
+@router.post(
+    PREFIX + "/{device_id}/credential",
+    tags=["aps devices"],
+    summary="Give a device a new provisioning credential (e.g. after a factory reset)",
+    description=(
+        "The device must enrol again: after the next APS commit its MAC file carries the "
+        "new credential, and the site-wide credential opens its first fetch once more."
+    ),
+    response_model=DevicePublic,
+    responses=problem_responses(404),
+)
+def renew_credential(
+    device_id: str, session: SessionDep, caller: CallerDep, sealer: SealerDep
+) -> DevicePublic:
+    device = service.get_device(session, service.device_id_from_path(device_id))
+    service.renew_credential(session, device, sealer, caller.actor)
+    return _public(device, service.device_lines(session, device.id), _rendered(session, device.id))
+
+
 @router.delete(
     PREFIX + "/{device_id}",
     tags=["aps devices"],

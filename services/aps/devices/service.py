@@ -229,6 +229,16 @@ def update_device(
     return device
 
 
+def renew_credential(session: Session, device: Device, sealer: Sealer, actor: str) -> None:
+    """A new provisioning password; the device enrols again (site credential first)."""
+    password = credentials.new_password()
+    device.credential_hash = credentials.hash_password(password)
+    device.credential_sealed = sealer.seal(password)
+    device.enrolled_at = None
+    session.add(device)
+    record(session, actor, "device.renew-credential", device.id)
+
+
 def delete_device(session: Session, device: Device, actor: str) -> None:
     session.exec(delete(DeviceLine).where(col(DeviceLine.device_id) == device.id))
     session.delete(device)
