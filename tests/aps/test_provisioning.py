@@ -290,3 +290,13 @@ async def test_a_renewed_credential_reenrols_the_device_at_the_next_commit(aps) 
     reset_phone = await aps.client.get(f"/provision/{DESK}.cfg", headers=site())
     assert reset_phone.status_code == 200
     assert f"static.auto_provision.server.password = {new}" in reset_phone.text
+
+
+async def test_the_phone_path_needs_a_service_token(aps) -> None:
+    await _two_phones(aps)
+    for token in ("", "forged"):
+        response = await aps.client.get(f"/provision/{DESK}.cfg",
+                                        headers={**site(), "X-Service-Token": token})
+        assert response.status_code == 401
+        assert PW100 not in response.text
+        assert "service token" in response.json()["detail"]
