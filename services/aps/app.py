@@ -132,7 +132,11 @@ def create_app(
     app.state.guard = _guard(settings)
     app.state.fetches = FetchRecorder()
     for router in (
-        vendors_router, devices_router, snapshots_router, resync_router, provisioning_router
+        vendors_router,
+        devices_router,
+        snapshots_router,
+        resync_router,
+        provisioning_router,
     ):
         app.include_router(router)
     include_softphones(app)

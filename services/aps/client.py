@@ -61,8 +61,9 @@ class ApsClient(ServiceClient):
     def vendors(self) -> list[VendorInfo]:
         body = self._ok(self.request("GET", "/api/v1/aps/vendors"))
         return [
-            VendorInfo(v["name"], v["title"], tuple(v["models"]), v["max_lines"],
-                       dict(v["check_sync"]))
+            VendorInfo(
+                v["name"], v["title"], tuple(v["models"]), v["max_lines"], dict(v["check_sync"])
+            )
             for v in body
         ]
 

@@ -53,12 +53,19 @@ def read_committed(document: Any) -> Telephony:
             auth_name = _get(slot, "auth_name")
             ring_mode, tone = _get(slot, "ring_mode"), _get(slot, "tone")
             digest = hashlib.blake2b(
-                repr((auth_name, number, name, password, ring_mode, tone, host, port, transport))
-                .encode(),
+                repr(
+                    (auth_name, number, name, password, ring_mode, tone, host, port, transport)
+                ).encode(),
                 digest_size=12,
             ).hexdigest()
             slots[auth_name] = SlotInfo(
-                auth_name, number, int(_get(slot, "index")), name, password, ring_mode, tone,
+                auth_name,
+                number,
+                int(_get(slot, "index")),
+                name,
+                password,
+                ring_mode,
+                tone,
                 digest,
             )
     return Telephony(

@@ -22,11 +22,23 @@ class ApsHarness:
     settings: Settings
     extensions: FakeExtensions
 
-    async def create(self, mac: str, vendor: str, model: str, lines: list[tuple[int, str]],
-                     keys: list[dict[str, Any]] | None = None, **extra: Any) -> httpx.Response:
-        body = {"id": mac, "vendor": vendor, "model": model,
-                "lines": [{"line": n, "auth_name": a} for n, a in lines],
-                "keys": keys or [], **extra}
+    async def create(
+        self,
+        mac: str,
+        vendor: str,
+        model: str,
+        lines: list[tuple[int, str]],
+        keys: list[dict[str, Any]] | None = None,
+        **extra: Any,
+    ) -> httpx.Response:
+        body = {
+            "id": mac,
+            "vendor": vendor,
+            "model": model,
+            "lines": [{"line": n, "auth_name": a} for n, a in lines],
+            "keys": keys or [],
+            **extra,
+        }
         return await self.client.post("/api/v1/aps/devices", json=body)
 
     async def commit(self) -> dict[str, Any]:

@@ -75,11 +75,23 @@ def parse_poly(text: str) -> Parsed:
 
 def _p_codes(index: int) -> dict[str, str]:
     if index == 1:
-        return {"active": "P271", "user": "P35", "auth": "P36", "password": "P34",
-                "server": "P47", "ring": "P104"}
+        return {
+            "active": "P271",
+            "user": "P35",
+            "auth": "P36",
+            "password": "P34",
+            "server": "P47",
+            "ring": "P104",
+        }
     base = (index + 2) * 100
-    return {"active": f"P{base + 1}", "user": f"P{base + 4}", "auth": f"P{base + 5}",
-            "password": f"P{base + 6}", "server": f"P{base + 2}", "ring": f"P{base + 23}"}
+    return {
+        "active": f"P{base + 1}",
+        "user": f"P{base + 4}",
+        "auth": f"P{base + 5}",
+        "password": f"P{base + 6}",
+        "server": f"P{base + 2}",
+        "ring": f"P{base + 23}",
+    }
 
 
 def parse_grandstream(text: str) -> Parsed:

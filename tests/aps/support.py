@@ -37,11 +37,22 @@ def telephony_document() -> dict[str, Any]:
         "committed_at": "2026-11-26T08:00:00+00:00",
         "sip": {"host": SIP_HOST, "port": 5060, "transport": "udp"},
         "extensions": [
-            {"number": "100", "name": "Alice", "full_name": "Alice Smith",
-             "email": "alice@example.com", "password": PW100,
-             "slots": [slot("100", 1), slot("100_2", 2), slot("100_3", 3, "distinctive", 3)]},
-            {"number": "101", "name": "Bob", "full_name": "Bob Jones", "email": None,
-             "password": PW101, "slots": [slot("101", 1)]},
+            {
+                "number": "100",
+                "name": "Alice",
+                "full_name": "Alice Smith",
+                "email": "alice@example.com",
+                "password": PW100,
+                "slots": [slot("100", 1), slot("100_2", 2), slot("100_3", 3, "distinctive", 3)],
+            },
+            {
+                "number": "101",
+                "name": "Bob",
+                "full_name": "Bob Jones",
+                "email": None,
+                "password": PW101,
+                "slots": [slot("101", 1)],
+            },
         ],
     }
 
@@ -69,19 +80,31 @@ class FakeExtensions:
             self.notified.append((body["endpoints"], body["event"]))
             known = {s["auth_name"] for e in self.document["extensions"] for s in e["slots"]}
             results = {
-                e: ("sent" if e in self.registered else
-                    "not-registered" if e in known else "unknown-endpoint")
+                e: (
+                    "sent"
+                    if e in self.registered
+                    else "not-registered"
+                    if e in known
+                    else "unknown-endpoint"
+                )
                 for e in body["endpoints"]
             }
             return httpx.Response(200, json={"results": results})
-        return httpx.Response(404, json={"type": "urn:shareline:problem:not-found",
-                                         "title": "Not found", "status": 404})
+        return httpx.Response(
+            404,
+            json={"type": "urn:shareline:problem:not-found", "title": "Not found", "status": 404},
+        )
 
     def client(self, settings: Settings) -> ExtensionsClient:
-        http = httpx.Client(transport=httpx.MockTransport(self.handler),
-                            base_url="http://extensions.test")
-        return ExtensionsClient("http://extensions.test", minter_for(settings, "aps",
-                                "extensions"), http=http, retries=0)
+        http = httpx.Client(
+            transport=httpx.MockTransport(self.handler), base_url="http://extensions.test"
+        )
+        return ExtensionsClient(
+            "http://extensions.test",
+            minter_for(settings, "aps", "extensions"),
+            http=http,
+            retries=0,
+        )
 
     def set_slots(self, number: str, slots: list[dict[str, Any]]) -> None:
         document = copy.deepcopy(self.document)
@@ -94,8 +117,16 @@ class FakeExtensions:
     def add_extension(self, number: str, name: str, password: str, max_devices: int = 1) -> None:
         document = copy.deepcopy(self.document)
         slots = [slot(number, 1)] + [slot(f"{number}_{k}", k) for k in range(2, max_devices + 1)]
-        document["extensions"].append({"number": number, "name": name, "full_name": name,
-                                       "email": None, "password": password, "slots": slots})
+        document["extensions"].append(
+            {
+                "number": number,
+                "name": name,
+                "full_name": name,
+                "email": None,
+                "password": password,
+                "slots": slots,
+            }
+        )
         document["revision"] += 1
         self.document = document
 
@@ -106,8 +137,12 @@ def admin_headers(user: str = "admin") -> dict[str, str]:
 
 
 def phone_headers(
-    user: str | None = None, password: str | None = None, *, address: str = "192.0.2.10",
-    user_agent: str = "", **extra: str,
+    user: str | None = None,
+    password: str | None = None,
+    *,
+    address: str = "192.0.2.10",
+    user_agent: str = "",
+    **extra: str,
 ) -> dict[str, str]:
     """What the gateway forwards for a phone: its token, the address, the phone's headers."""
     headers = {**admin_headers(), "X-Forwarded-For": address, "User-Agent": user_agent}

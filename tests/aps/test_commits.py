@@ -32,11 +32,14 @@ async def test_only_devices_whose_inputs_changed_are_rendered(aps) -> None:
     assert one["changed"] == [C]
 
     # Ring mode of 100_2 changes: only the device carrying 100_2.
-    aps.extensions.set_slots("100", [
-        {"auth_name": "100", "index": 1, "ring_mode": "ring", "tone": None},
-        {"auth_name": "100_2", "index": 2, "ring_mode": "distinctive", "tone": 2},
-        {"auth_name": "100_3", "index": 3, "ring_mode": "ring", "tone": None},
-    ])
+    aps.extensions.set_slots(
+        "100",
+        [
+            {"auth_name": "100", "index": 1, "ring_mode": "ring", "tone": None},
+            {"auth_name": "100_2", "index": 2, "ring_mode": "distinctive", "tone": 2},
+            {"auth_name": "100_3", "index": 3, "ring_mode": "ring", "tone": None},
+        ],
+    )
     preview = (await aps.client.get("/api/v1/aps/changes")).json()
     assert preview["changed"] == [B] and preview["base_revision"] == 3
     ring = await aps.commit()
@@ -58,10 +61,13 @@ async def test_a_moved_slot_leaves_the_old_devices_file(aps) -> None:
     await aps.commit()
     assert (await _fetch_lines(aps, A))[2]["auth"] == "100_2"
 
-    await aps.client.patch(f"/api/v1/aps/devices/{A}", json={"lines": [
-        {"line": 1, "auth_name": "101"}]})
-    await aps.client.patch(f"/api/v1/aps/devices/{B}", json={"lines": [
-        {"line": 1, "auth_name": "100"}, {"line": 2, "auth_name": "100_2"}]})
+    await aps.client.patch(
+        f"/api/v1/aps/devices/{A}", json={"lines": [{"line": 1, "auth_name": "101"}]}
+    )
+    await aps.client.patch(
+        f"/api/v1/aps/devices/{B}",
+        json={"lines": [{"line": 1, "auth_name": "100"}, {"line": 2, "auth_name": "100_2"}]},
+    )
     # Until the commit, phones see the old files (rule 8).
     assert (await _fetch_lines(aps, A))[2]["auth"] == "100_2"
     moved = await aps.commit()
@@ -76,10 +82,13 @@ async def test_a_moved_slot_leaves_the_old_devices_file(aps) -> None:
 async def test_a_removed_slot_is_reported_not_rendered(aps) -> None:
     await aps.create(A, "yealink", "T46U", [(1, "101"), (2, "100_3")])
     await aps.commit()
-    aps.extensions.set_slots("100", [
-        {"auth_name": "100", "index": 1, "ring_mode": "ring", "tone": None},
-        {"auth_name": "100_2", "index": 2, "ring_mode": "ring", "tone": None},
-    ])
+    aps.extensions.set_slots(
+        "100",
+        [
+            {"auth_name": "100", "index": 1, "ring_mode": "ring", "tone": None},
+            {"auth_name": "100_2", "index": 2, "ring_mode": "ring", "tone": None},
+        ],
+    )
     preview = (await aps.client.get("/api/v1/aps/changes")).json()
     assert preview["missing_lines"] == [{"device": A, "line": 2, "auth_name": "100_3"}]
     snapshot = await aps.commit()
@@ -102,7 +111,9 @@ async def test_deleted_device_files_disappear_and_snapshots_stay_immutable(aps) 
     assert (await aps.client.get(f"/provision/{A}.cfg", headers=site())).status_code == 401
     with unit_of_work(aps.app.state.engine, READ) as session:
         kept = session.exec(
-            select(func.count()).select_from(SnapshotFile).where(
+            select(func.count())
+            .select_from(SnapshotFile)
+            .where(
                 col(SnapshotFile.device_id) == A,
                 col(SnapshotFile.first_revision) <= first["revision"],
                 col(SnapshotFile.last_revision) == first["revision"],
@@ -180,9 +191,12 @@ async def test_incremental_planning_still_sees_edits_deletions_and_telephony(aps
     assert (deleted["changed"], deleted["removed"], deleted["devices_total"]) == ([], [C], 2)
 
     _age_everything(aps)
-    aps.extensions.set_slots("100", [
-        {"auth_name": "100", "index": 1, "ring_mode": "ring", "tone": None},
-    ])
+    aps.extensions.set_slots(
+        "100",
+        [
+            {"auth_name": "100", "index": 1, "ring_mode": "ring", "tone": None},
+        ],
+    )
     telephony = await aps.commit()  # the content hash moved: every device is compared
     assert telephony["changed"] == [B]
     assert telephony["missing_lines"] == [{"device": B, "line": 1, "auth_name": "100_2"}]

@@ -19,8 +19,18 @@ def test_every_common_spelling_gives_the_canonical_mac(spelling: str) -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["01:00:5e:00:00:01", "00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff", "aabbccddeef", "aabbccddeef00",
-     "gg:bb:cc:dd:ee:f0", "aa:bb:cc:dd:ee", "aa:bb-cc:dd:ee:f0", " aabbccddeef0", "aabbccddeef0\n"],
+    [
+        "01:00:5e:00:00:01",
+        "00:00:00:00:00:00",
+        "ff:ff:ff:ff:ff:ff",
+        "aabbccddeef",
+        "aabbccddeef00",
+        "gg:bb:cc:dd:ee:f0",
+        "aa:bb:cc:dd:ee",
+        "aa:bb-cc:dd:ee:f0",
+        " aabbccddeef0",
+        "aabbccddeef0\n",
+    ],
 )
 def test_unusable_macs_are_refused(bad: str) -> None:
     with pytest.raises(InvalidMac):
@@ -42,8 +52,17 @@ async def test_four_spellings_name_one_device(aps) -> None:
     assert len((await aps.client.get("/api/v1/aps/devices")).json()) == 1
 
 
-@pytest.mark.parametrize("bad", ["01:00:5e:00:00:01", "00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff",
-                                 "aabbccddeef", "zzbbccddeef0", "../../etc/passwd"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "01:00:5e:00:00:01",
+        "00:00:00:00:00:00",
+        "ff:ff:ff:ff:ff:ff",
+        "aabbccddeef",
+        "zzbbccddeef0",
+        "../../etc/passwd",
+    ],
+)
 async def test_bad_mac_in_body_is_422_and_changes_nothing(aps, bad: str) -> None:
     response = await aps.create(bad, "yealink", "T46U", [(1, "101")])
     assert response.status_code == 422
@@ -53,8 +72,9 @@ async def test_bad_mac_in_body_is_422_and_changes_nothing(aps, bad: str) -> None
 
 
 async def test_a_slot_sits_on_one_device_line_only(aps) -> None:
-    assert (await aps.create("00:15:65:00:00:01", "yealink", "T46U", [(1, "100")])).status_code \
-        == 201
+    assert (
+        await aps.create("00:15:65:00:00:01", "yealink", "T46U", [(1, "100")])
+    ).status_code == 201
     taken = await aps.create("00:15:65:00:00:02", "poly", "VVX450", [(1, "101"), (2, "100")])
     assert taken.status_code == 409
     body = taken.json()
@@ -64,8 +84,9 @@ async def test_a_slot_sits_on_one_device_line_only(aps) -> None:
     assert (await aps.client.get("/api/v1/aps/devices/001565000002")).status_code == 404
     free_line = await aps.create("00:15:65:00:00:02", "poly", "VVX450", [(1, "101")])
     assert free_line.status_code == 201
-    moved = await aps.client.patch("/api/v1/aps/devices/001565000002",
-                                   json={"lines": [{"line": 1, "auth_name": "100"}]})
+    moved = await aps.client.patch(
+        "/api/v1/aps/devices/001565000002", json={"lines": [{"line": 1, "auth_name": "100"}]}
+    )
     assert moved.status_code == 409
     assert moved.json()["device"] == "001565000001"
 
@@ -100,8 +121,13 @@ async def test_a_line_must_carry_a_committed_slot(aps) -> None:
     ],
 )
 async def test_bad_device_bodies_get_422_problems_and_change_nothing(aps, change) -> None:
-    body = {"id": "00:15:65:00:00:01", "vendor": "yealink", "model": "T46U",
-            "lines": [{"line": 1, "auth_name": "101"}], **change}
+    body = {
+        "id": "00:15:65:00:00:01",
+        "vendor": "yealink",
+        "model": "T46U",
+        "lines": [{"line": 1, "auth_name": "101"}],
+        **change,
+    }
     response = await aps.client.post("/api/v1/aps/devices", json=body)
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -112,21 +138,22 @@ async def test_update_replaces_lines_and_delete_frees_the_slot(aps) -> None:
     await aps.create("00:15:65:00:00:01", "yealink", "T46U", [(1, "100")])
     updated = await aps.client.patch(
         "/api/v1/aps/devices/00-15-65-00-00-01",
-        json={"label": "Desk", "time_zone": "Europe/Berlin",
-              "lines": [{"line": 1, "auth_name": "101"}],
-              "keys": [{"key": 2, "type": "speed_dial", "extension": "100"}]},
+        json={
+            "label": "Desk",
+            "time_zone": "Europe/Berlin",
+            "lines": [{"line": 1, "auth_name": "101"}],
+            "keys": [{"key": 2, "type": "speed_dial", "extension": "100"}],
+        },
     )
     assert updated.status_code == 200, updated.text
     body = updated.json()
     assert (body["label"], body["time_zone"]) == ("Desk", "Europe/Berlin")
     assert body["lines"] == [{"line": 1, "auth_name": "101"}]
     assert body["keys"] == [{"key": 2, "type": "speed_dial", "extension": "100", "label": None}]
-    assert (await aps.create("00:15:65:00:00:02", "snom", "D785", [(1, "100")])).status_code \
-        == 201
+    assert (await aps.create("00:15:65:00:00:02", "snom", "D785", [(1, "100")])).status_code == 201
     assert (await aps.client.delete("/api/v1/aps/devices/001565000001")).status_code == 204
     assert (await aps.client.get("/api/v1/aps/devices/001565000001")).status_code == 404
-    assert (await aps.create("00:15:65:00:00:03", "snom", "D785", [(1, "101")])).status_code \
-        == 201
+    assert (await aps.create("00:15:65:00:00:03", "snom", "D785", [(1, "101")])).status_code == 201
 
 
 async def test_every_write_is_audited_with_the_actor(aps) -> None:
@@ -137,7 +164,9 @@ async def test_every_write_is_audited_with_the_actor(aps) -> None:
     with unit_of_work(aps.app.state.engine, READ) as session:
         entries = session.exec(select(AuditEntry).order_by(AuditEntry.id)).all()
     assert [(e.actor, e.action) for e in entries] == [
-        ("admin", "device.create"), ("admin", "device.update"), ("admin", "aps.commit"),
+        ("admin", "device.create"),
+        ("admin", "device.update"),
+        ("admin", "aps.commit"),
         ("admin", "device.delete"),
     ]
 

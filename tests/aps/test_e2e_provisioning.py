@@ -50,22 +50,52 @@ def ok(response: httpx.Response, status: int = 200) -> dict:
 
 @pytest.fixture(scope="module")
 def committed(admin: httpx.Client) -> dict:
-    ok(admin.post("/api/v1/extensions", json={
-        "number": "100", "name": "Alice", "password": PW100,
-        "identity": {"full_name": "Alice Martin", "email": "alice@example.com"},
-        "shared": {"enabled": True, "max_devices": 3}}), 201)
-    ok(admin.post("/api/v1/extensions", json={
-        "number": "101", "name": "Bob", "password": PW101,
-        "identity": {"full_name": "Bob Keller"}}), 201)
+    ok(
+        admin.post(
+            "/api/v1/extensions",
+            json={
+                "number": "100",
+                "name": "Alice",
+                "password": PW100,
+                "identity": {"full_name": "Alice Martin", "email": "alice@example.com"},
+                "shared": {"enabled": True, "max_devices": 3},
+            },
+        ),
+        201,
+    )
+    ok(
+        admin.post(
+            "/api/v1/extensions",
+            json={
+                "number": "101",
+                "name": "Bob",
+                "password": PW101,
+                "identity": {"full_name": "Bob Keller"},
+            },
+        ),
+        201,
+    )
     ok(admin.post("/api/v1/telephony/commits"), 201)
     for body in (
-        {"id": "00:15:65:E2:E0:01", "vendor": "yealink", "model": "T46U",
-         "lines": [{"line": 1, "auth_name": "100"}]},
-        {"id": "0004.f2e2.e002", "vendor": "poly", "model": "VVX450",
-         "lines": [{"line": 1, "auth_name": "101"}, {"line": 2, "auth_name": "100_2"}],
-         "keys": [{"key": 3, "type": "blf", "extension": "100", "label": "Alice"}]},
-        {"id": "0C-38-00-E2-E0-03", "vendor": "fanvil", "model": "X4",
-         "lines": [{"line": 1, "auth_name": "100_3"}]},
+        {
+            "id": "00:15:65:E2:E0:01",
+            "vendor": "yealink",
+            "model": "T46U",
+            "lines": [{"line": 1, "auth_name": "100"}],
+        },
+        {
+            "id": "0004.f2e2.e002",
+            "vendor": "poly",
+            "model": "VVX450",
+            "lines": [{"line": 1, "auth_name": "101"}, {"line": 2, "auth_name": "100_2"}],
+            "keys": [{"key": 3, "type": "blf", "extension": "100", "label": "Alice"}],
+        },
+        {
+            "id": "0C-38-00-E2-E0-03",
+            "vendor": "fanvil",
+            "model": "X4",
+            "lines": [{"line": 1, "auth_name": "100_3"}],
+        },
     ):
         ok(admin.post("/api/v1/aps/devices", json=body), 201)
     changes = ok(admin.get("/api/v1/aps/changes"))
@@ -84,7 +114,9 @@ def test_the_three_use_cases_reach_the_phones(suite: Suite, committed: dict) -> 
     assert desk.lines[1]["server"] == "pbx.example.com"
     colleague = parse("poly", phone(suite, f"{COLLEAGUE}-user.cfg", SITE).text)
     assert {n: (v["user"], v["auth"], v["password"]) for n, v in colleague.lines.items()} == {
-        1: ("101", "101", PW101), 2: ("100", "100_2", PW100)}
+        1: ("101", "101", PW101),
+        2: ("100", "100_2", PW100),
+    }
     assert colleague.blf == ["100"]
     dect = parse("fanvil", phone(suite, f"{DECT}.cfg", SITE).text)
     assert (dect.lines[1]["user"], dect.lines[1]["auth"]) == ("100", "100_3")
@@ -112,8 +144,9 @@ def test_enrolment_etag_and_fetch_status_through_the_gateway(
     assert device["last_fetch"]["revision"] == committed["revision"]
 
 
-def test_bad_names_and_resync_without_asterisk(suite: Suite, admin: httpx.Client,
-                                               committed: dict) -> None:
+def test_bad_names_and_resync_without_asterisk(
+    suite: Suite, admin: httpx.Client, committed: dict
+) -> None:
     assert phone(suite, "%2e%2e%2fetc%2fpasswd", SITE).status_code in (400, 404)
     assert phone(suite, "0015650000010.cfg", SITE).status_code == 404
     report = ok(admin.post("/api/v1/aps/resync", json={"reboot": False}))

@@ -84,8 +84,10 @@ async def test_site_credential_opens_the_first_fetch_then_only_the_device_creden
 async def _digest_get(aps, path: str, user: str, password: str, **headers: str):
     """Fetch as a Digest-speaking phone: take the challenge, answer it."""
     challenge = (await aps.client.get(path, headers=phone_headers(**headers))).headers
-    asked = re.fullmatch(r'Digest realm="shareline", qop="auth", algorithm=MD5, nonce="([^"]+)"',
-                         challenge["www-authenticate"])
+    asked = re.fullmatch(
+        r'Digest realm="shareline", qop="auth", algorithm=MD5, nonce="([^"]+)"',
+        challenge["www-authenticate"],
+    )
     # Under a Basic challenge, a phone that insists on Digest uses a nonce it got before.
     nonce = asked.group(1) if asked else aps.app.state.nonces.current()
     ha1 = _md5(f"{user}:shareline:{password}")
@@ -95,8 +97,7 @@ async def _digest_get(aps, path: str, user: str, password: str, **headers: str):
         f'Digest username="{user}", realm="shareline", nonce="{nonce}", uri="{path}", '
         f'qop=auth, nc=00000001, cnonce="c0ffee", response="{response}", algorithm=MD5'
     )
-    return await aps.client.get(path, headers=phone_headers(Authorization=authorization,
-                                                           **headers))
+    return await aps.client.get(path, headers=phone_headers(Authorization=authorization, **headers))
 
 
 def _md5(text: str) -> str:
@@ -118,19 +119,22 @@ async def test_http_digest_works_for_site_and_device_credentials(make_aps) -> No
     assert wrong.status_code == 401
     # A response computed for another file does not open this one.
     authorization = mine.request.headers["authorization"]
-    replayed = await aps.client.get(f"/provision/{DESK}.boot",
-                                    headers=phone_headers(Authorization=authorization))
+    replayed = await aps.client.get(
+        f"/provision/{DESK}.boot", headers=phone_headers(Authorization=authorization)
+    )
     assert replayed.status_code == 401
     forged_nonce = authorization.replace('nonce="', 'nonce="1', 1)
-    stale = await aps.client.get(f"/provision/{DESK}.cfg",
-                                 headers=phone_headers(Authorization=forged_nonce))
+    stale = await aps.client.get(
+        f"/provision/{DESK}.cfg", headers=phone_headers(Authorization=forged_nonce)
+    )
     assert stale.status_code == 401
 
 
 async def test_common_files_need_a_provisioning_credential_and_carry_no_secret(aps) -> None:
     await _two_phones(aps)
-    assert (await aps.client.get("/provision/y000000000108.cfg", headers=phone_headers())
-            ).status_code == 401
+    assert (
+        await aps.client.get("/provision/y000000000108.cfg", headers=phone_headers())
+    ).status_code == 401
     common = await aps.client.get("/provision/y000000000108.cfg", headers=site())
     assert common.status_code == 200
     assert PW100 not in common.text and SITE_PASSWORD not in common.text
@@ -155,8 +159,9 @@ async def test_etag_and_304(aps) -> None:
     )
     assert stale.status_code == 200
     # An unchanged device keeps its ETag across commits; a changed one gets a new one.
-    aps.extensions.set_slots("101", [{"auth_name": "101", "index": 1, "ring_mode": "ring",
-                                      "tone": None}])
+    aps.extensions.set_slots(
+        "101", [{"auth_name": "101", "index": 1, "ring_mode": "ring", "tone": None}]
+    )
     await aps.commit()
     same = await aps.client.get(f"/provision/{DESK}.cfg", headers=phone_headers(DESK, own))
     assert same.headers["etag"] == etag
@@ -200,8 +205,9 @@ async def test_a_user_agent_naming_another_mac_gets_the_401(aps) -> None:
     response = await aps.client.get(f"/provision/{DESK}.cfg", headers=site(user_agent=ua))
     assert response.status_code == 401
     own_ua = "Yealink SIP-T46U 108.86.0.20 00:15:65:00:00:01"
-    assert (await aps.client.get(f"/provision/{DESK}.cfg", headers=site(user_agent=own_ua))
-            ).status_code == 200
+    assert (
+        await aps.client.get(f"/provision/{DESK}.cfg", headers=site(user_agent=own_ua))
+    ).status_code == 200
 
 
 async def test_a_burst_of_misses_bans_the_address_and_is_logged(aps, caplog) -> None:
@@ -257,8 +263,12 @@ async def test_auth_can_be_switched_off_in_local_mode_only(
     lifespan_client, caplog, tmp_path
 ) -> None:
     with pytest.raises(ValidationError):
-        Settings(mode="production", provisioning_auth=False,
-                 service_token_secret="x" * 40, provisioning_password="y" * 20)
+        Settings(
+            mode="production",
+            provisioning_auth=False,
+            service_token_secret="x" * 40,
+            provisioning_password="y" * 20,
+        )
     with pytest.raises(ValidationError):
         Settings(mode="production", service_token_secret="x" * 40)  # default site password
     settings = aps_settings(tmp_path, provisioning_auth=False)
@@ -270,23 +280,26 @@ async def test_auth_can_be_switched_off_in_local_mode_only(
     assert any("AUTHENTICATION IS OFF" in r.getMessage() for r in caplog.records)
     aps = ApsHarness(app, client, settings, extensions)
     await _two_phones(aps)
-    assert (await aps.client.get(f"/provision/{DESK}.cfg", headers=phone_headers())
-            ).status_code == 200
+    assert (
+        await aps.client.get(f"/provision/{DESK}.cfg", headers=phone_headers())
+    ).status_code == 200
 
 
 async def test_a_renewed_credential_reenrols_the_device_at_the_next_commit(aps) -> None:
     await _two_phones(aps)
     old = aps.device_password(DESK)
-    assert (await aps.client.get(f"/provision/{DESK}.cfg", headers=phone_headers(DESK, old))
-            ).status_code == 200
+    assert (
+        await aps.client.get(f"/provision/{DESK}.cfg", headers=phone_headers(DESK, old))
+    ).status_code == 200
     renewed = await aps.client.post(f"/api/v1/aps/devices/{DESK}/credential")
     assert renewed.status_code == 200 and renewed.json()["enrolled_at"] is None
     assert old not in renewed.text
     new = aps.device_password(DESK)
     assert new != old
     assert (await aps.commit())["changed"] == [DESK]
-    assert (await aps.client.get(f"/provision/{DESK}.cfg", headers=phone_headers(DESK, old))
-            ).status_code == 401
+    assert (
+        await aps.client.get(f"/provision/{DESK}.cfg", headers=phone_headers(DESK, old))
+    ).status_code == 401
     reset_phone = await aps.client.get(f"/provision/{DESK}.cfg", headers=site())
     assert reset_phone.status_code == 200
     assert f"static.auto_provision.server.password = {new}" in reset_phone.text
@@ -295,8 +308,9 @@ async def test_a_renewed_credential_reenrols_the_device_at_the_next_commit(aps) 
 async def test_the_phone_path_needs_a_service_token(aps) -> None:
     await _two_phones(aps)
     for token in ("", "forged"):
-        response = await aps.client.get(f"/provision/{DESK}.cfg",
-                                        headers={**site(), "X-Service-Token": token})
+        response = await aps.client.get(
+            f"/provision/{DESK}.cfg", headers={**site(), "X-Service-Token": token}
+        )
         assert response.status_code == 401
         assert PW100 not in response.text
         assert "service token" in response.json()["detail"]

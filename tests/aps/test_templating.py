@@ -19,17 +19,18 @@ def _context(vendor: Vendor, model: str, mac: str = "001565000001") -> dict:
     from services.aps.telephony import read_committed
 
     device = DeviceInputs(mac, vendor.name, model, "", "UTC", [], [(1, "101")])
-    return device_context(device, vendor, read_committed(telephony_document()), Settings(),
-                          "device-secret")
+    return device_context(
+        device, vendor, read_committed(telephony_document()), Settings(), "device-secret"
+    )
 
 
 def test_templates_fall_back_from_file_to_model_to_base(tmp_path: Path) -> None:
     folder = tmp_path / "yealink"
     shutil.copytree(VENDORS_DIR / "yealink", folder)
-    (folder / "templates" / "device.t48u.j2").write_text(
-        '{% include "device.j2" %}## model T48U\n')
+    (folder / "templates" / "device.t48u.j2").write_text('{% include "device.j2" %}## model T48U\n')
     (folder / "templates" / "001565000002.cfg.j2").write_text(
-        "#!version:1.0.0.1\n## only for one phone\n")
+        "#!version:1.0.0.1\n## only for one phone\n"
+    )
     vendor = Vendor(folder)
 
     def device_file(model: str, mac: str) -> str:
@@ -50,8 +51,9 @@ def test_a_variable_the_context_lacks_is_an_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("value", ["a\nb", "a\rb", "a\x00b", "a\u2028b", "a\u202eb", "a\u200bb"])
 @pytest.mark.parametrize("file_format", ["xml", "ini"])
-def test_control_characters_never_reach_a_file(tmp_path: Path, value: str,
-                                              file_format: str) -> None:
+def test_control_characters_never_reach_a_file(
+    tmp_path: Path, value: str, file_format: str
+) -> None:
     (tmp_path / "t.j2").write_text("x = {{ value }}")
     template = make_environment(tmp_path, file_format).get_template("t.j2")
     with pytest.raises(UnsafeValue):
@@ -73,8 +75,17 @@ def test_every_vendor_describes_files_events_and_models() -> None:
         assert set(described["check_sync"]) == {"resync", "reboot"}
         assert set(described["ring_tones"]) == {"1", "2", "3", "4", "5"}
         assert set(described["parameters"]["line"]) >= {
-            "enable", "label", "display_name", "user", "auth_name", "password", "server",
-            "port", "transport", "expiry"}
+            "enable",
+            "label",
+            "display_name",
+            "user",
+            "auth_name",
+            "password",
+            "server",
+            "port",
+            "transport",
+            "expiry",
+        }
 
 
 async def test_vendors_route_lists_all_six(aps) -> None:

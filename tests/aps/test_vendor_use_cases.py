@@ -30,8 +30,15 @@ async def test_use_case_1_secondary_slot_next_to_the_primary_on_a_yealink(aps, v
     await aps.commit()
 
     parsed = parse(vendor, await _fetch(aps, vendor, other))
-    assert parsed.lines == {1: {"user": "100", "auth": "100_2", "password": PW100,
-                                "server": SIP_HOST, "ring": parsed.lines[1]["ring"]}}
+    assert parsed.lines == {
+        1: {
+            "user": "100",
+            "auth": "100_2",
+            "password": PW100,
+            "server": SIP_HOST,
+            "ring": parsed.lines[1]["ring"],
+        }
+    }
     desk_file = parse("yealink", await _fetch(aps, "yealink", desk))
     assert desk_file.lines[1]["auth"] == "100"
     assert desk_file.lines[1]["user"] == "100"
@@ -45,14 +52,16 @@ async def test_use_case_2_colleague_phone_carries_100_2_on_line_2(aps, vendor) -
     model = VENDOR_CASES[vendor][0]
     mac = _mac(vendor, 2)
     blf = [{"key": 3, "type": "blf", "extension": "100", "label": "Alice & Co (1)"}]
-    assert (await aps.create(mac, vendor, model, [(1, "101"), (2, "100_2")], blf)).status_code \
-        == 201
+    assert (
+        await aps.create(mac, vendor, model, [(1, "101"), (2, "100_2")], blf)
+    ).status_code == 201
     await aps.commit()
 
     text = await _fetch(aps, vendor, mac)
     parsed = parse(vendor, text)
-    assert {n: (v["user"], v["auth"], v["password"], v["server"])
-            for n, v in parsed.lines.items()} == {
+    assert {
+        n: (v["user"], v["auth"], v["password"], v["server"]) for n, v in parsed.lines.items()
+    } == {
         1: ("101", "101", PW101, SIP_HOST),
         2: ("100", "100_2", PW100, SIP_HOST),
     }
@@ -74,7 +83,11 @@ async def test_use_case_3_three_devices_carry_100_100_2_100_3(aps, vendor) -> No
         line = parse(vendor, text).lines
         assert list(line) == [1]
         assert (line[1]["user"], line[1]["auth"], line[1]["password"], line[1]["server"]) == (
-            "100", auth_name, PW100, SIP_HOST)
+            "100",
+            auth_name,
+            PW100,
+            SIP_HOST,
+        )
         if auth_name == "100_3":  # distinctive ring, tone 3
             assert line[1]["ring"] == tone_3
         own = mac.replace(":", "")

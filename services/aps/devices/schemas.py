@@ -83,15 +83,21 @@ class FetchStatus(BaseModel):
 
 
 class DevicePublic(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        **EXAMPLE,
-        "id": "001565aabbcc",
-        "created_at": "2026-11-26T08:00:00Z",
-        "updated_at": "2026-11-26T08:00:00Z",
-        "enrolled_at": None,
-        "rendered_revision": 3,
-        "last_fetch": None,
-    }]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **EXAMPLE,
+                    "id": "001565aabbcc",
+                    "created_at": "2026-11-26T08:00:00Z",
+                    "updated_at": "2026-11-26T08:00:00Z",
+                    "enrolled_at": None,
+                    "rendered_revision": 3,
+                    "last_fetch": None,
+                }
+            ]
+        }
+    )
 
     id: str
     vendor: str

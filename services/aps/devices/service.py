@@ -54,9 +54,9 @@ def get_device(session: Session, device_id: str) -> Device:
 def device_lines(session: Session, device_id: str) -> list[DeviceLine]:
     return list(
         session.exec(
-            select(DeviceLine).where(DeviceLine.device_id == device_id).order_by(
-                col(DeviceLine.line)
-            )
+            select(DeviceLine)
+            .where(DeviceLine.device_id == device_id)
+            .order_by(col(DeviceLine.line))
         ).all()
     )
 
@@ -159,8 +159,12 @@ def _new_id(body: DeviceCreate) -> str:
 
 
 def create_device(
-    session: Session, body: DeviceCreate, telephony: Telephony, catalog: Catalog,
-    sealer: Sealer, actor: str,
+    session: Session,
+    body: DeviceCreate,
+    telephony: Telephony,
+    catalog: Catalog,
+    sealer: Sealer,
+    actor: str,
 ) -> Device:
     vendor = _vendor(catalog, body.vendor)
     device_id = _new_id(body)
@@ -187,14 +191,25 @@ def create_device(
     except IntegrityError as exc:
         raise DeviceExists(f"device {device_id} already exists", device=device_id) from exc
     _replace_lines(session, device_id, body.lines)
-    record(session, actor, "device.create", device_id, vendor=body.vendor, model=body.model,
-           lines=[line.model_dump() for line in body.lines])
+    record(
+        session,
+        actor,
+        "device.create",
+        device_id,
+        vendor=body.vendor,
+        model=body.model,
+        lines=[line.model_dump() for line in body.lines],
+    )
     return device
 
 
 def update_device(
-    session: Session, device: Device, body: DeviceUpdate, telephony: Telephony | None,
-    catalog: Catalog, actor: str,
+    session: Session,
+    device: Device,
+    body: DeviceUpdate,
+    telephony: Telephony | None,
+    catalog: Catalog,
+    actor: str,
 ) -> Device:
     changes = body.model_dump(exclude_unset=True)
     vendor = _vendor(catalog, device.vendor)
@@ -206,9 +221,14 @@ def update_device(
         device.time_zone = changes["time_zone"]
     if changes.get("label") is not None:
         device.label = changes["label"]
-    lines = body.lines if body.lines is not None else [
-        LineIn(line=row.line, auth_name=row.auth_name) for row in device_lines(session, device.id)
-    ]
+    lines = (
+        body.lines
+        if body.lines is not None
+        else [
+            LineIn(line=row.line, auth_name=row.auth_name)
+            for row in device_lines(session, device.id)
+        ]
+    )
     keys = body.keys if body.keys is not None else [KeyIn(**k) for k in device.keys]
     if device.vendor == SOFTPHONE and len(lines) != 1:
         raise InvalidDevice("a softphone carries exactly one line")

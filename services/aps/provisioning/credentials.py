@@ -66,8 +66,12 @@ class Presented:
     path: str = ""
 
     def proves(
-        self, nonces: Nonces, *, password: str | None = None,
-        password_hash: str | None = None, digest_ha1: str | None = None,
+        self,
+        nonces: Nonces,
+        *,
+        password: str | None = None,
+        password_hash: str | None = None,
+        digest_ha1: str | None = None,
     ) -> bool:
         """Whether this proves the given secret (clear, hashed, or as a Digest HA1)."""
         if self.password is not None:
@@ -109,11 +113,14 @@ def presented(request: Request) -> Presented | None:
         user, sep, password = decoded.partition(":")
         return Presented(user, password=password) if sep else None
     if scheme.lower() == "digest" and value:
-        params = {m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)
-                  for m in _DIGEST_PARAM.finditer(value)}
+        params = {
+            m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)
+            for m in _DIGEST_PARAM.finditer(value)
+        }
         if "username" in params and "response" in params:
-            return Presented(params["username"], digest=params, method=request.method,
-                             path=request.url.path)
+            return Presented(
+                params["username"], digest=params, method=request.method, path=request.url.path
+            )
     return None
 
 

@@ -62,8 +62,13 @@ class FetchRecorder:
                         updated_at=table.c.updated_at,
                     ),
                     [
-                        {"device": d, "at": f.at, "address": f.address,
-                         "user_agent": f.user_agent, "revision": f.revision}
+                        {
+                            "device": d,
+                            "at": f.at,
+                            "address": f.address,
+                            "user_agent": f.user_agent,
+                            "revision": f.revision,
+                        }
                         for d, f in pending.items()
                     ],
                 )

@@ -53,7 +53,8 @@ class AddressGuard:
 
     def _forget_idle(self, now: float) -> None:
         idle = [
-            a for a, e in self._addresses.items()
+            a
+            for a, e in self._addresses.items()
             if e.banned_until < now and not e.misses and e.updated < now - 60
         ]
         for address in idle or list(self._addresses)[: _MAX_TRACKED // 10]:
@@ -85,6 +86,9 @@ class AddressGuard:
                 entry.misses.clear()
                 log.warning(
                     "provisioning: banned %s for %.0f s after %d misses in %.0f s",
-                    address, self.ban_seconds, self.miss_limit, self.miss_window,
+                    address,
+                    self.ban_seconds,
+                    self.miss_limit,
+                    self.miss_window,
                     extra={"address": address, "event": "provisioning-ban"},
                 )

@@ -52,9 +52,9 @@ class ProvisioningIndex:
     def refresh(self, engine: Engine) -> bool:
         """Catch up with the newest snapshot; True when something changed."""
         with self._lock, unit_of_work(engine, READ) as session:
-            latest = session.exec(
-                select(ApsState.latest_revision).where(ApsState.id == 1)
-            ).first() or 0
+            latest = (
+                session.exec(select(ApsState.latest_revision).where(ApsState.id == 1)).first() or 0
+            )
             if latest == self.revision:
                 return False
             self._apply(session, self.revision, latest)
@@ -75,9 +75,7 @@ class ProvisioningIndex:
                 col(SnapshotFile.first_revision) > known,
                 col(SnapshotFile.last_revision).between(known, latest - 1),
             )
-        rows = session.exec(
-            select(SnapshotFile).where(recent).order_by(col(SnapshotFile.id))
-        ).all()
+        rows = session.exec(select(SnapshotFile).where(recent).order_by(col(SnapshotFile.id))).all()
         touched: set[str] = set()
         for row in rows:
             current = row.first_revision <= latest and (
@@ -89,8 +87,10 @@ class ProvisioningIndex:
                 self.files[row.name] = FileEntry(
                     row.name, row.content, row.content_type, row.etag, row.device_id
                 )
-            elif (entry := self.files.get(row.name)) is not None and entry.etag == row.etag and (
-                entry.device_id == row.device_id
+            elif (
+                (entry := self.files.get(row.name)) is not None
+                and entry.etag == row.etag
+                and (entry.device_id == row.device_id)
             ):
                 del self.files[row.name]
         self._load_devices(session, touched)
@@ -104,7 +104,9 @@ class ProvisioningIndex:
             chunk = ids[start : start + 500]
             for device_id, credential_hash, enrolled_at, sealed in session.exec(
                 select(
-                    Device.id, Device.credential_hash, Device.enrolled_at,
+                    Device.id,
+                    Device.credential_hash,
+                    Device.enrolled_at,
                     Device.credential_sealed,
                 ).where(col(Device.id).in_(chunk))
             ):

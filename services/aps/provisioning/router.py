@@ -53,7 +53,9 @@ def _problem(status: int, slug: str, title: str, detail: str, **headers: str) ->
 
 def _unauthorized(state: Any) -> JSONResponse:
     return JSONResponse(
-        UNAUTHORIZED_BODY, status_code=401, media_type=PROBLEM_MEDIA_TYPE,
+        UNAUTHORIZED_BODY,
+        status_code=401,
+        media_type=PROBLEM_MEDIA_TYPE,
         headers={
             "WWW-Authenticate": challenge(state.settings.provisioning_challenge, state.nonces),
             "Cache-Control": "no-store",
@@ -77,9 +79,13 @@ def _site_credentials_match(app_state: Any, credentials: Presented | None) -> bo
 def _device_credentials_match(
     app_state: Any, credentials: Presented | None, device_id: str, access: DeviceAccess
 ) -> bool:
-    return bool(credentials and credentials.user == device_id and credentials.proves(
-        app_state.nonces, password_hash=access.credential_hash, digest_ha1=access.digest_ha1
-    ))
+    return bool(
+        credentials
+        and credentials.user == device_id
+        and credentials.proves(
+            app_state.nonces, password_hash=access.credential_hash, digest_ha1=access.digest_ha1
+        )
+    )
 
 
 async def _enrolled_in_database(app_state: Any, device_id: str) -> bool:
@@ -92,7 +98,9 @@ async def _enrolled_in_database(app_state: Any, device_id: str) -> bool:
 
 
 async def _may_read(
-    app_state: Any, index: ProvisioningIndex, device_id: str | None,
+    app_state: Any,
+    index: ProvisioningIndex,
+    device_id: str | None,
     credentials: Presented | None,
 ) -> bool:
     """Promise 1: the device's own credential, or the site's before enrolment."""
@@ -100,8 +108,11 @@ async def _may_read(
         if _site_credentials_match(app_state, credentials):
             return True
         access = index.devices.get(credentials.user) if credentials else None
-        return bool(access and credentials and _device_credentials_match(
-            app_state, credentials, credentials.user, access))
+        return bool(
+            access
+            and credentials
+            and _device_credentials_match(app_state, credentials, credentials.user, access)
+        )
     access = index.devices.get(device_id)
     if access is None:
         return False
@@ -159,8 +170,10 @@ def _file_response(request: Request, entry: FileEntry) -> Response:
             "content": {PROBLEM_MEDIA_TYPE: {"example": UNAUTHORIZED_BODY}},
         },
         404: {"description": "No such file", "content": {PROBLEM_MEDIA_TYPE: {}}},
-        429: {"description": "Too many requests or misses: banned", "content": {
-            PROBLEM_MEDIA_TYPE: {}}},
+        429: {
+            "description": "Too many requests or misses: banned",
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+        },
     },
 )
 async def provision(filename: str, request: Request, caller: PhoneCallerDep) -> Response:
@@ -169,7 +182,9 @@ async def provision(filename: str, request: Request, caller: PhoneCallerDep) -> 
     wait = state.guard.admit(address)
     if wait is not None:
         return _problem(
-            429, "too-many-requests", "Too many requests",
+            429,
+            "too-many-requests",
+            "Too many requests",
             "too many provisioning requests or misses from this address",
             **{"Retry-After": str(max(1, int(wait + 0.999)))},
         )

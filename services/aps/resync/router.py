@@ -21,10 +21,15 @@ router = protected_router()
 
 REPORT_EXAMPLE: dict[str, Any] = {
     "revision": 5,
-    "devices": [{
-        "device": "001565aabbcc", "event": "check-sync;reboot=false", "status": "partial",
-        "endpoints": {"101": "sent", "100_2": "not-registered"}, "reason": None,
-    }],
+    "devices": [
+        {
+            "device": "001565aabbcc",
+            "event": "check-sync;reboot=false",
+            "status": "partial",
+            "endpoints": {"101": "sent", "100_2": "not-registered"},
+            "reason": None,
+        }
+    ],
 }
 
 
@@ -43,8 +48,13 @@ class ResyncReport(BaseModel):
 
 def _audit(request: Request, actor: str, subject: str, report: list[dict[str, Any]]) -> None:
     with unit_of_work(request.app.state.engine) as session:
-        record(session, actor, "aps.resync", subject,
-               devices={r["device"]: r["status"] for r in report})
+        record(
+            session,
+            actor,
+            "aps.resync",
+            subject,
+            devices={r["device"]: r["status"] for r in report},
+        )
 
 
 @router.post(
@@ -55,15 +65,20 @@ def _audit(request: Request, actor: str, subject: str, report: list[dict[str, An
     responses=problem_responses(404, 422, 503),
 )
 def resync_device(
-    device_id: str, request: Request, caller: CallerDep, catalog: CatalogDep,
-    client: ExtensionsDep, body: ResyncRequest | None = None,
+    device_id: str,
+    request: Request,
+    caller: CallerDep,
+    catalog: CatalogDep,
+    client: ExtensionsDep,
+    body: ResyncRequest | None = None,
 ) -> ResyncReport:
     wanted = device_id_from_path(device_id)
     revision, targets = load_targets(request.app.state.engine, [wanted])
     if not targets:
         raise DeviceNotFound(f"no device {wanted}")
-    report = resync(targets, catalog, client, reboot=bool(body and body.reboot),
-                    batch_size=1, pause_seconds=0)
+    report = resync(
+        targets, catalog, client, reboot=bool(body and body.reboot), batch_size=1, pause_seconds=0
+    )
     _audit(request, caller.actor, wanted, report)
     return ResyncReport(revision=revision, devices=report)
 
@@ -76,13 +91,21 @@ def resync_device(
     responses=problem_responses(422, 503),
 )
 def resync_changed(
-    request: Request, caller: CallerDep, catalog: CatalogDep, client: ExtensionsDep,
-    settings: SettingsDep, body: ResyncRequest | None = None,
+    request: Request,
+    caller: CallerDep,
+    catalog: CatalogDep,
+    client: ExtensionsDep,
+    settings: SettingsDep,
+    body: ResyncRequest | None = None,
 ) -> ResyncReport:
     revision, targets = load_targets(request.app.state.engine, None)
     report = resync(
-        targets, catalog, client, reboot=bool(body and body.reboot),
-        batch_size=settings.resync_batch_size, pause_seconds=settings.resync_batch_pause_seconds,
+        targets,
+        catalog,
+        client,
+        reboot=bool(body and body.reboot),
+        batch_size=settings.resync_batch_size,
+        pause_seconds=settings.resync_batch_pause_seconds,
     )
     _audit(request, caller.actor, f"revision {revision}", report)
     return ResyncReport(revision=revision, devices=report)

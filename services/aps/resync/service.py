@@ -42,8 +42,13 @@ class Target:
             status = "partial"
         else:
             status = sorted(statuses)[0]
-        return {"device": self.device, "event": self.event, "status": status,
-                "endpoints": self.results, "reason": self.reason}
+        return {
+            "device": self.device,
+            "event": self.event,
+            "status": status,
+            "endpoints": self.results,
+            "reason": self.reason,
+        }
 
 
 def load_targets(engine: Engine, device_ids: list[str] | None) -> tuple[int, list[Target]]:
@@ -66,15 +71,19 @@ def load_targets(engine: Engine, device_ids: list[str] | None) -> tuple[int, lis
             ).all()
         )
     targets = [
-        Target(d, vendors[d], list(endpoints.get(d) or []))
-        for d in device_ids if d in vendors
+        Target(d, vendors[d], list(endpoints.get(d) or [])) for d in device_ids if d in vendors
     ]
     return revision, targets
 
 
 def resync(
-    targets: list[Target], catalog: Catalog, client: ExtensionsClient, *, reboot: bool,
-    batch_size: int, pause_seconds: float,
+    targets: list[Target],
+    catalog: Catalog,
+    client: ExtensionsClient,
+    *,
+    reboot: bool,
+    batch_size: int,
+    pause_seconds: float,
 ) -> list[dict[str, Any]]:
     for target in targets:
         vendor = catalog.get(target.vendor)

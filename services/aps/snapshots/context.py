@@ -99,8 +99,9 @@ def common_context(vendor: VendorLike, telephony: Telephony, settings: Settings)
         "prov": prov_context(settings, None, None),
         "sip": {"host": telephony.sip_host, "port": telephony.sip_port},
         "ring_tones": ring_tones(vendor),
-        "models": [{"name": m.name, "common_file": m.common_file} for m in vendor.models
-                   if m.common_file],
+        "models": [
+            {"name": m.name, "common_file": m.common_file} for m in vendor.models if m.common_file
+        ],
     }
 
 

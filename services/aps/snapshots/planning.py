@@ -48,9 +48,11 @@ def _lines_by_device(
 ) -> dict[str, list[tuple[int, str]]]:
     query = select(DeviceLine.device_id, DeviceLine.line, DeviceLine.auth_name)
     lines: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    chunks = [None] if device_ids is None else [
-        device_ids[i : i + 500] for i in range(0, len(device_ids), 500)
-    ]
+    chunks = (
+        [None]
+        if device_ids is None
+        else [device_ids[i : i + 500] for i in range(0, len(device_ids), 500)]
+    )
     for chunk in chunks:
         scoped = query if chunk is None else query.where(col(DeviceLine.device_id).in_(chunk))
         for device_id, line, auth_name in session.exec(scoped):
@@ -97,8 +99,14 @@ def make_plan(
     plan = Plan()
     table = Device.__table__.c  # type: ignore[attr-defined]
     query = sa_select(
-        table.id, table.vendor, table.model, table.label, table.time_zone,
-        type_coerce(table["keys"], String), table.credential_hash, table.updated_at,
+        table.id,
+        table.vendor,
+        table.model,
+        table.label,
+        table.time_zone,
+        type_coerce(table["keys"], String),
+        table.credential_hash,
+        table.updated_at,
         col(RenderState.inputs_digest),
     ).outerjoin(RenderState, col(RenderState.device_id) == table.id)
     if previous is not None:
@@ -126,8 +134,9 @@ def make_plan(
         for number, auth_name in lines.get(device_id, ()):
             slot = slots.get(auth_name)
             if slot is None:
-                plan.missing_lines.append({"device": device_id, "line": number,
-                                           "auth_name": auth_name})
+                plan.missing_lines.append(
+                    {"device": device_id, "line": number, "auth_name": auth_name}
+                )
             else:
                 endpoints.append(auth_name)
             slot_digests.append((number, auth_name, slot.digest if slot else None))
@@ -154,15 +163,20 @@ def _removed(session: Session) -> list[str]:
 
 
 def _carry_over(
-    session: Session, plan: Plan, planned: list[str], previous: Snapshot | None,
+    session: Session,
+    plan: Plan,
+    planned: list[str],
+    previous: Snapshot | None,
     catalog: Catalog,
 ) -> None:
     """Fill in what the incremental plan did not read: removals, totals, old reports."""
     plan.removed = _removed(session)
     known = catalog.names()
-    plan.total = int(session.exec(
-        select(func.count()).select_from(Device).where(col(Device.vendor).in_(known))
-    ).one())
+    plan.total = int(
+        session.exec(
+            select(func.count()).select_from(Device).where(col(Device.vendor).in_(known))
+        ).one()
+    )
     skipped = session.exec(
         select(Device.id, Device.vendor).where(col(Device.vendor).not_in(known))
     ).all()
@@ -170,5 +184,6 @@ def _carry_over(
     fresh = set(planned) | set(plan.removed)
     if previous is not None:
         old = [m for m in previous.missing_lines if m["device"] not in fresh]
-        plan.missing_lines = sorted(old + plan.missing_lines,
-                                    key=lambda m: (m["device"], m["line"]))
+        plan.missing_lines = sorted(
+            old + plan.missing_lines, key=lambda m: (m["device"], m["line"])
+        )

@@ -26,11 +26,21 @@ MISSING_EXAMPLE: list[Any] = [{"device": "001565aabbcc", "line": 2, "auth_name":
 
 
 class Changes(BaseModel):
-    model_config = {"json_schema_extra": {"examples": [{
-        "base_revision": 4, "telephony_revision": 12, "devices_total": 3,
-        "changed": ["001565aabbcc"], "removed": [], "missing_lines": MISSING_EXAMPLE,
-        "skipped": [],
-    }]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "base_revision": 4,
+                    "telephony_revision": 12,
+                    "devices_total": 3,
+                    "changed": ["001565aabbcc"],
+                    "removed": [],
+                    "missing_lines": MISSING_EXAMPLE,
+                    "skipped": [],
+                }
+            ]
+        }
+    }
 
     base_revision: int = Field(description="The latest APS snapshot revision")
     telephony_revision: int | None
@@ -44,12 +54,25 @@ class Changes(BaseModel):
 
 
 class SnapshotPublic(BaseModel):
-    model_config = {"json_schema_extra": {"examples": [{
-        "revision": 5, "created_at": "2026-11-26T09:00:00Z", "actor": "admin",
-        "telephony_revision": 12, "devices_total": 3, "devices_rendered": 1,
-        "changed": ["001565aabbcc"], "removed": [], "missing_lines": [], "skipped": [],
-        "common_files_changed": [],
-    }]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "revision": 5,
+                    "created_at": "2026-11-26T09:00:00Z",
+                    "actor": "admin",
+                    "telephony_revision": 12,
+                    "devices_total": 3,
+                    "devices_rendered": 1,
+                    "changed": ["001565aabbcc"],
+                    "removed": [],
+                    "missing_lines": [],
+                    "skipped": [],
+                    "common_files_changed": [],
+                }
+            ]
+        }
+    }
 
     revision: int
     created_at: datetime
@@ -76,7 +99,10 @@ def _public(snapshot: Snapshot) -> SnapshotPublic:
     responses=problem_responses(503),
 )
 def changes(
-    telephony: TelephonyDep, session: SessionDep, _caller: CallerDep, catalog: CatalogDep,
+    telephony: TelephonyDep,
+    session: SessionDep,
+    _caller: CallerDep,
+    catalog: CatalogDep,
     settings: SettingsDep,
 ) -> Changes:
     plan, _key = plan_next(session, telephony, catalog, settings)
@@ -115,8 +141,14 @@ def create_commit(
     settings: SettingsDep,
 ) -> SnapshotPublic:
     snapshot = service.commit(session, telephony, catalog, settings, sealer, caller.actor)
-    record(session, caller.actor, "aps.commit", str(snapshot.revision),
-           telephony_revision=telephony.revision, rendered=snapshot.devices_rendered)
+    record(
+        session,
+        caller.actor,
+        "aps.commit",
+        str(snapshot.revision),
+        telephony_revision=telephony.revision,
+        rendered=snapshot.devices_rendered,
+    )
     app = request.app
     on_commit(session, lambda: app.state.index.refresh(app.state.engine))
     return _public(snapshot)

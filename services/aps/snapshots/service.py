@@ -70,13 +70,23 @@ def _load_devices(session: Session, ids: list[str]) -> Iterator[tuple[DeviceInpu
             lines.setdefault(device_id, []).append((line, auth_name))
         rows = session.connection().execute(
             sa_select(
-                col(Device.id), col(Device.vendor), col(Device.model), col(Device.label),
-                col(Device.time_zone), col(Device.keys), col(Device.credential_sealed),
+                col(Device.id),
+                col(Device.vendor),
+                col(Device.model),
+                col(Device.label),
+                col(Device.time_zone),
+                col(Device.keys),
+                col(Device.credential_sealed),
             ).where(col(Device.id).in_(chunk))
         )
         for device_id, vendor, model, label, time_zone, keys, sealed in rows:
             inputs = DeviceInputs(
-                device_id, vendor, model, label, time_zone, list(keys or []),
+                device_id,
+                vendor,
+                model,
+                label,
+                time_zone,
+                list(keys or []),
                 sorted(lines.get(device_id, [])),
             )
             yield inputs, sealed
@@ -95,8 +105,13 @@ def _file_row(file: RenderedFile, device_id: str | None, revision: int) -> dict[
 
 
 def render_devices(
-    session: Session, plan: Plan, telephony: Telephony, catalog: Catalog, settings: Settings,
-    sealer: Sealer, revision: int,
+    session: Session,
+    plan: Plan,
+    telephony: Telephony,
+    catalog: Catalog,
+    settings: Settings,
+    sealer: Sealer,
+    revision: int,
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for inputs, sealed in _load_devices(session, plan.changed):
@@ -169,8 +184,12 @@ def _note_planned_unchanged(session: Session, plan: Plan) -> None:
 
 
 def commit(
-    session: Session, telephony: Telephony, catalog: Catalog, settings: Settings,
-    sealer: Sealer, actor: str,
+    session: Session,
+    telephony: Telephony,
+    catalog: Catalog,
+    settings: Settings,
+    sealer: Sealer,
+    actor: str,
 ) -> Snapshot:
     """Render every device whose inputs changed into snapshot revision latest + 1."""
     state = lock_state(session)
@@ -187,8 +206,13 @@ def commit(
         session.exec(
             insert(RenderState),
             params=[
-                {"device_id": d, "inputs_digest": plan.digests[d], "revision": revision,
-                 "endpoints": plan.endpoints[d], "device_updated_at": plan.seen[d]}
+                {
+                    "device_id": d,
+                    "inputs_digest": plan.digests[d],
+                    "revision": revision,
+                    "endpoints": plan.endpoints[d],
+                    "device_updated_at": plan.seen[d],
+                }
                 for d in plan.changed
             ],
         )
@@ -213,7 +237,11 @@ def commit(
     session.flush()
     log.info(
         "APS snapshot %s: %s of %s devices rendered, %s removed, %s lines without a slot",
-        revision, len(plan.changed), plan.total, len(plan.removed), len(plan.missing_lines),
+        revision,
+        len(plan.changed),
+        plan.total,
+        len(plan.removed),
+        len(plan.missing_lines),
         extra={"actor": actor, "revision": revision},
     )
     return snapshot

@@ -120,8 +120,10 @@ class Vendor:
 
     def render_device(self, context: dict[str, Any]) -> list[RenderedFile]:
         device = context["device"]
-        context = {**context, "unused_block": self._unused_block(device["model"],
-                                                                  context["unused_lines"])}
+        context = {
+            **context,
+            "unused_block": self._unused_block(device["model"], context["unused_lines"]),
+        }
         files = []
         for spec in self.spec["device_files"]:
             name = spec["name"].format(mac=device["mac"], MAC=device["mac"].upper())
