@@ -76,30 +76,33 @@ class ProvisioningIndex:
                 col(SnapshotFile.last_revision).between(known, latest - 1),
             )
         rows = session.exec(select(SnapshotFile).where(recent).order_by(col(SnapshotFile.id))).all()
-        touched: set[str] = set()
+        # Work out the end state first, then switch: a phone never finds a file missing
+        # between its old and new version, nor a file whose device is not yet known.
+        final: dict[str, FileEntry | None] = {}
         for row in rows:
-            current = row.first_revision <= latest and (
+            if row.first_revision <= latest and (
                 row.last_revision is None or row.last_revision >= latest
-            )
-            if row.device_id:
-                touched.add(row.device_id)
-            if current:
-                self.files[row.name] = FileEntry(
+            ):
+                final[row.name] = FileEntry(
                     row.name, row.content, row.content_type, row.etag, row.device_id
                 )
-            elif (
-                (entry := self.files.get(row.name)) is not None
-                and entry.etag == row.etag
-                and (entry.device_id == row.device_id)
-            ):
-                del self.files[row.name]
+            elif row.name not in final:
+                entry = self.files.get(row.name)
+                if entry is not None and (entry.etag, entry.device_id) == (row.etag, row.device_id):
+                    final[row.name] = None
+        touched = {row.device_id for row in rows if row.device_id}
         self._load_devices(session, touched)
+        for name, new_entry in final.items():
+            if new_entry is None:
+                self.files.pop(name, None)
+            else:
+                self.files[name] = new_entry
+        present = {e.device_id for e in self.files.values() if e.device_id in touched}
+        for gone in touched - present:
+            self.devices.pop(gone, None)
 
     def _load_devices(self, session: Session, device_ids: set[str]) -> None:
-        present = {e.device_id for e in self.files.values() if e.device_id in device_ids}
-        for gone in device_ids - present:
-            self.devices.pop(gone, None)
-        ids = sorted(present)
+        ids = sorted(device_ids)
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             for device_id, credential_hash, enrolled_at, sealed in session.exec(
