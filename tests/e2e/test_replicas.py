@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import httpx
@@ -132,12 +133,8 @@ def test_one_idempotency_key_through_both_replicas_makes_one_reservation(replica
     body = {"pool": "softphones", "holders": [f"softphone:idem-{uuid.uuid4().hex[:8]}"]}
     key = {"Idempotency-Key": uuid.uuid4().hex}
 
-    answers = _parallel(
-        [
-            lambda s=s: _licensing(s, "POST", "/internal/v1/reservations", json=body, headers=key)
-            for s in (a, b, a, b)
-        ]
-    )
+    reserve = partial(_licensing, method="POST", path="/internal/v1/reservations", json=body)
+    answers = _parallel([partial(reserve, s, headers=key) for s in (a, b, a, b)])
     try:
         assert {r.status_code for r in answers} == {201}
         assert len({r.json()["id"] for r in answers}) == 1
@@ -148,10 +145,7 @@ def test_one_idempotency_key_through_both_replicas_makes_one_reservation(replica
 
 def _commit_everywhere(admins: tuple[httpx.Client, httpx.Client]) -> list[httpx.Response]:
     first, second = admins
-    calls = [
-        (lambda c=c: c.post("/api/v1/telephony/commits")) for c in (first, second, first, second)
-    ]
-    return _parallel(calls)
+    return _parallel([partial(c.post, "/api/v1/telephony/commits") for c in (first, second) * 2])
 
 
 def test_parallel_telephony_commits_through_both_replicas_make_one_revision(admins) -> None:
