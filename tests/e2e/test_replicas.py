@@ -214,3 +214,22 @@ def test_a_device_gets_the_same_files_from_either_aps_replica(replicas, admins) 
         timeout=30,
     )
     assert again.status_code == 304
+
+
+def test_concurrent_creates_of_one_extension_through_both_replicas_make_one(admins) -> None:
+    first, second = admins
+    users = "/api/v1/license"
+    before = first.get(users).json()["pools"]["users"]["used"]
+    body = {
+        "number": "200",
+        "name": "Carol",
+        "identity": {"full_name": "Carol White", "email": "carol@example.com"},
+        "password": PASSWORD,
+    }
+
+    answers = _parallel(
+        [partial(c.post, "/api/v1/extensions", json=body) for c in (first, second) * 2]
+    )
+    assert sorted(r.status_code for r in answers) == [201, 409, 409, 409], [r.text for r in answers]
+    assert first.get("/api/v1/extensions/200").status_code == 200
+    assert second.get(users).json()["pools"]["users"]["used"] == before + 1
