@@ -45,6 +45,14 @@ deploy-check: $(STAMP)
 	$(BIN)/yamllint -c deploy/.yamllint deploy/compose.yaml deploy/k8s
 	$(BIN)/python -m pytest -q tests/deploy
 
+## make test-asterisk: the integration tests against a real Asterisk (docs/asterisk.md);
+## SHARELINE_ASTERISK_BIN=/path/to/sbin/asterisk, else they are skipped. Installs sipp.
+test-asterisk: $(STAMP)
+	@command -v sipp >/dev/null 2>&1 || { echo "installing sipp (Debian package sip-tester)"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y sip-tester; else sudo apt-get install -y sip-tester; fi; }
+	@test -n "$$SHARELINE_ASTERISK_BIN" || echo "SHARELINE_ASTERISK_BIN is not set: the Asterisk tests will be skipped"
+	$(BIN)/python -m pytest -m asterisk tests/asterisk $(PYTEST_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
