@@ -142,6 +142,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         lifespan=lifespan,
         readiness={"database": database_check, "services": services_ready},
+        # The gateway mostly waits on upstreams; each service limits its own writers.
+        limit_writes=False,
     )
     # httpx logs every upstream URL at INFO, query string included; the access log
     # already records each request, without the query (where tokens get pasted).

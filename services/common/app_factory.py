@@ -13,7 +13,7 @@ from services.common.errors import PROBLEM_MEDIA_TYPE, Problem, install_error_ha
 from services.common.health import ReadinessCheck, health_router
 from services.common.logs import configure_logging
 from services.common.metrics import install_metrics
-from services.common.middleware import RequestIdMiddleware
+from services.common.middleware import RequestIdMiddleware, WriteConcurrencyLimit
 from services.common.settings import CommonSettings
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -28,6 +28,7 @@ def build_app(
     lifespan: Callable[[FastAPI], AsyncIterator[None]] | Lifespan,
     readiness: dict[str, ReadinessCheck],
     version: str = "0.1.0",
+    limit_writes: bool = True,
 ) -> FastAPI:
     configure_logging(name, settings.log_level, settings.log_json)
     app = FastAPI(
@@ -39,6 +40,8 @@ def build_app(
     app.state.settings = settings
     app.state.service_name = name
     install_error_handlers(app)
+    if limit_writes:
+        app.add_middleware(WriteConcurrencyLimit, limit=settings.max_concurrent_writes)
     app.add_middleware(RequestIdMiddleware)
     install_metrics(app)
     app.include_router(health_router(readiness))
@@ -73,6 +76,7 @@ def _validation_errors_are_problems(schema: dict[str, Any]) -> None:
         for operation in path_item.values():
             if not isinstance(operation, dict):
                 continue
+            _document_malformed_bodies(operation)
             response = operation.get("responses", {}).get("422")
             # A route that documents its own 422 problems (with examples) keeps them.
             if response is not None and PROBLEM_MEDIA_TYPE not in response.get("content", {}):
@@ -87,3 +91,18 @@ def _validation_errors_are_problems(schema: dict[str, Any]) -> None:
     schemas = schema.get("components", {}).get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
+
+
+def _document_malformed_bodies(operation: dict[str, Any]) -> None:
+    """A body that is not JSON at all is a 400 problem before validation; say so."""
+    if "requestBody" not in operation:
+        return
+    operation.setdefault("responses", {}).setdefault(
+        "400",
+        {
+            "description": "The body could not be parsed",
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
+        },
+    )

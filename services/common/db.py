@@ -41,12 +41,20 @@ def create_db_engine(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 
             connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
             pool_size=pool_size,
             max_overflow=pool_size,
+            hide_parameters=True,
         )
         _make_sqlite_transactional(engine, busy_timeout_ms)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+    return create_engine(
+        parsed,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        # Parameters may be SIP passwords; an error message must never carry them.
+        hide_parameters=True,
+    )
 
 
 def _make_sqlite_transactional(engine: Engine, busy_timeout_ms: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -70,3 +71,28 @@ class RequestIdMiddleware:
                     },
                 )
             request_id_var.reset(token)
+
+
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class WriteConcurrencyLimit:
+    """Lets at most `limit` requests that may write run at once in this process.
+
+    A write's unit of work takes the database write lock in one worker thread and
+    finishes in another; if every worker thread were busy waiting for that lock, the
+    holder could not get a thread to finish and all would wait out the busy timeout.
+    Keeping writers below the thread pool's size rules that out. Correctness across
+    processes still rests on the database, not on this limit.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int = 8) -> None:
+        self.app = app
+        self.slots = asyncio.Semaphore(limit)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in _READ_METHODS:
+            await self.app(scope, receive, send)
+            return
+        async with self.slots:
+            await self.app(scope, receive, send)

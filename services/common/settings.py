@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_SERVICE_SECRET = "local-development-service-secret-change-me"  # noqa: S105
@@ -30,6 +30,12 @@ class CommonSettings(BaseSettings):
     licensing_url: str = "http://127.0.0.1:8002"
     aps_url: str = "http://127.0.0.1:8003"
     upstream_timeout_seconds: float = 10.0
+    max_concurrent_writes: int = Field(
+        default=8,
+        ge=1,
+        le=32,
+        description="Requests that may write at once in one service process (below the thread pool)",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_local_mode(self) -> CommonSettings:
