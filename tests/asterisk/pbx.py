@@ -105,7 +105,10 @@ def free_port_block(size: int = 4) -> int:
 class Asterisk:
     """Asterisk run in the foreground (`-f`) from a private folder under `root`."""
 
-    def __init__(self, root: Path, shareline_config_dir: Path, binary: str) -> None:
+    def __init__(
+        self, root: Path, shareline_config_dir: Path, binary: str, directive: str = "#include"
+    ) -> None:
+        self.directive = directive
         self.root = root
         self.binary = Path(binary)
         self.etc = root / "etc"
@@ -120,8 +123,8 @@ class Asterisk:
     # --- configuration --------------------------------------------------------------
 
     def include(self, name: str) -> str:
-        """The exact line docs/asterisk.md tells administrators to add."""
-        return f"#include {self.shareline_dir}/live/{name}"
+        """The exact line docs/asterisk.md tells administrators to add (`#include`)."""
+        return f"{self.directive} {self.shareline_dir}/live/{name}"
 
     def write_config(self) -> None:
         dirs = {

@@ -166,7 +166,6 @@ def test_resync_notifies_only_registered_endpoints(provisioned: World) -> None:
 
 def test_removing_a_slot_reloads_asterisk_and_a_rollback_restores_it(provisioned: World) -> None:
     w = provisioned
-    before = ok(w.admin.get("/api/v1/telephony/commits"))
     ok(
         w.admin.patch(
             "/api/v1/extensions/100", params={"force": "true"}, json={"shared": {"max_devices": 2}}
@@ -174,13 +173,17 @@ def test_removing_a_slot_reloads_asterisk_and_a_rollback_restores_it(provisioned
     )
     removed = w.commit()
     assert removed["revision"]["deploy"]["status"] == "deployed", removed
+    assert "100_3" not in w.pbx.observer().endpoints()
     late = w.phone("100_3")
     assert late.wait_registered() is False
     late.stop()
     assert "100_3" not in w.contacts()
-    rev_before = removed["revision"]["revision"] - 1
-    back = ok(w.admin.post(f"/api/v1/telephony/commits/{rev_before}/rollback"), 201)
+    assert {"100", "100_2"} <= w.pbx.observer().endpoints()
+
+    previous = removed["revision"]["revision"] - 1
+    back = ok(w.admin.post(f"/api/v1/telephony/commits/{previous}/rollback"), 201)
     assert back["revision"]["deploy"]["status"] == "deployed", back
-    with w.registered("100_3"):
-        pass
-    assert before
+    assert back["revision"]["source_revision"] == previous
+    assert "100_3" in w.pbx.observer().endpoints()
+    with w.registered("100_3") as phones:
+        assert phones["100_3"].registered() is True
