@@ -1,6 +1,6 @@
 """`make run`: the whole suite on SQLite under ./var, under honcho.
 
-Secrets for a local run are generated once into var/local.env (mode 0600) and reused,
+Secrets for a local run are generated once into var/local.env (or $SHARELINE_DATA_DIR) (mode 0600) and reused,
 so restarting keeps the same first admin and the same service-token secret.
 """
 
@@ -12,12 +12,12 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-VAR = REPO / "var"
+VAR = Path(os.environ.get("SHARELINE_DATA_DIR") or REPO / "var")
 LOCAL_ENV = VAR / "local.env"
 
 
 def _load_or_create_local_env() -> dict[str, str]:
-    VAR.mkdir(exist_ok=True)
+    VAR.mkdir(parents=True, exist_ok=True)
     values: dict[str, str] = {}
     if LOCAL_ENV.exists():
         for line in LOCAL_ENV.read_text().splitlines():
@@ -25,8 +25,12 @@ def _load_or_create_local_env() -> dict[str, str]:
                 key, _, value = line.partition("=")
                 values[key] = value
     created = False
-    if "SHARELINE_SERVICE_TOKEN_SECRET" not in values:
-        values["SHARELINE_SERVICE_TOKEN_SECRET"] = secrets.token_urlsafe(48)
+    for key in ("SHARELINE_SERVICE_TOKEN_SECRET", "SHARELINE_ADMIN_TOKEN_SECRET"):
+        if key not in values:
+            values[key] = secrets.token_urlsafe(48)
+            created = True
+    if "SHARELINE_PROVISIONING_PASSWORD" not in values:
+        values["SHARELINE_PROVISIONING_PASSWORD"] = secrets.token_urlsafe(18)
         created = True
     if "SHARELINE_ADMIN_PASSWORD" not in values:
         values["SHARELINE_ADMIN_PASSWORD"] = os.environ.get(
@@ -53,6 +57,7 @@ def main() -> None:
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     port = env.get("SHARELINE_GATEWAY_PORT", "8000")
     user = env.get("SHARELINE_ADMIN_USERNAME", "admin")
+    phone_user = env.get("SHARELINE_PROVISIONING_USER", "provision")
     print(
         "\n".join(
             [
@@ -62,6 +67,8 @@ def main() -> None:
                 f"  API docs:  http://127.0.0.1:{port}/docs",
                 f"  Admin:     {user} / {env['SHARELINE_ADMIN_PASSWORD']}"
                 "   (kept in var/local.env; change it with PUT /api/v1/users/admin)",
+                f"  Phones:    http://{phone_user}:{env['SHARELINE_PROVISIONING_PASSWORD']}"
+                f"@<this host>:{port}/provision/   (DHCP option 66; see docs/provisioning.md)",
                 "  Stop with Ctrl-C.",
                 "",
             ]
