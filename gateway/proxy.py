@@ -15,7 +15,12 @@ from fastapi import Request
 from starlette.responses import Response
 
 from gateway.routes_table import Route
-from services.common.errors import PayloadTooLarge, ProblemError, ServiceUnavailable
+from services.common.errors import (
+    NotFound,
+    PayloadTooLarge,
+    ProblemError,
+    ServiceUnavailable,
+)
 from services.common.service_tokens import HEADER as SERVICE_TOKEN_HEADER
 from services.common.service_tokens import TokenMinter
 
@@ -106,7 +111,11 @@ async def forward(
     headers.append(("x-forwarded-proto", request.url.scheme))
     headers.append(("x-forwarded-host", request.headers.get("host", "")))
     headers.append(("x-request-id", request.state.request_id))
-    url = httpx.URL(path=request.url.path, query=request.url.query.encode("latin-1"))
+    try:
+        url = httpx.URL(path=request.url.path, query=request.url.query.encode("latin-1"))
+    except httpx.InvalidURL as exc:
+        # A decoded path with control characters names nothing any service serves.
+        raise NotFound("no such resource") from exc
     try:
         upstream_response = await upstream.client.request(
             request.method, url, headers=headers, content=body

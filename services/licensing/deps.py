@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from services.common.bounds import MAX_DB_INT
 from services.licensing.settings import Settings
 
 
@@ -16,4 +17,4 @@ def get_settings(request: Request) -> Settings:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 LimitQuery = Annotated[int, Query(ge=1, le=500, description="Page size")]
-OffsetQuery = Annotated[int, Query(ge=0, description="Entries to skip")]
+OffsetQuery = Annotated[int, Query(ge=0, le=MAX_DB_INT, description="Entries to skip")]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
@@ -14,6 +14,7 @@ from services.aps.deps import CatalogDep, SealerDep, SettingsDep, TelephonyDep
 from services.aps.snapshots import service
 from services.aps.snapshots.models import Snapshot
 from services.aps.snapshots.planning import plan_next
+from services.common.bounds import MAX_DB_INT
 from services.common.db import on_commit
 from services.common.deps import SessionDep
 from services.common.errors import NotFound, problem_responses
@@ -160,8 +161,9 @@ def create_commit(
     summary="APS snapshot revisions, newest first",
     response_model=list[SnapshotPublic],
 )
-def list_commits(session: SessionDep, _caller: CallerDep, limit: int = 50) -> list[SnapshotPublic]:
-    limit = max(1, min(limit, 500))
+def list_commits(
+    session: SessionDep, _caller: CallerDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> list[SnapshotPublic]:
     rows = session.exec(select(Snapshot).order_by(col(Snapshot.revision).desc()).limit(limit))
     return [_public(s) for s in rows.all()]
 
@@ -173,7 +175,9 @@ def list_commits(session: SessionDep, _caller: CallerDep, limit: int = 50) -> li
     response_model=SnapshotPublic,
     responses=problem_responses(404),
 )
-def get_commit(revision: int, session: SessionDep, _caller: CallerDep) -> SnapshotPublic:
+def get_commit(
+    revision: Annotated[int, Path(ge=1, le=MAX_DB_INT)], session: SessionDep, _caller: CallerDep
+) -> SnapshotPublic:
     snapshot = session.get(Snapshot, revision)
     if snapshot is None:
         raise NotFound(f"no APS snapshot revision {revision}")

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Query, Response
 
+from services.common.bounds import MAX_DB_INT
 from services.common.deps import SessionDep
 from services.common.errors import problem_responses
 from services.common.service_app import protected_router
@@ -79,7 +80,7 @@ def create_extension(body: ExtensionCreate, ctx: WriteDep) -> ExtensionPublic:
 def list_extensions(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INT)] = 0,
 ) -> ExtensionPage:
     rows, total = service.list_extensions(session, limit, offset)
     slots = service.slots_by_extension(session, [e.number for e in rows])

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Query, Request, Response
+from fastapi import Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from services.common.bounds import MAX_DB_INT
 from services.common.deps import SessionDep
 from services.common.errors import problem_responses
 from services.common.service_app import protected_router
@@ -71,6 +72,9 @@ def commit(request: Request, session: SessionDep, caller: CallerDep) -> JSONResp
     return _result(outcome, session)
 
 
+RevisionPath = Annotated[int, Path(ge=1, le=MAX_DB_INT, description="Revision number")]
+
+
 @router.get(
     "/api/v1/telephony/commits",
     response_model=RevisionPage,
@@ -80,7 +84,7 @@ def commit(request: Request, session: SessionDep, caller: CallerDep) -> JSONResp
 def list_commits(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INT)] = 0,
 ) -> dict[str, Any]:
     current = commits.current_revision(session)
     return {
@@ -99,7 +103,7 @@ def list_commits(
     summary="One revision with its file list",
     responses=problem_responses(401, 404),
 )
-def get_commit(rev: int, session: SessionDep) -> dict[str, Any]:
+def get_commit(rev: RevisionPath, session: SessionDep) -> dict[str, Any]:
     revision = commits.get_revision(session, rev)
     return commits.revision_summary(revision, commits.revision_files(session, rev))
 
@@ -116,7 +120,9 @@ def get_commit(rev: int, session: SessionDep) -> dict[str, Any]:
         **problem_responses(401, 403, 404),
     },
 )
-def get_commit_file(rev: int, name: str, session: SessionDep, _reader: SecretReaderDep) -> Response:
+def get_commit_file(
+    rev: RevisionPath, name: str, session: SessionDep, _reader: SecretReaderDep
+) -> Response:
     content = commits.revision_file(session, rev, name)
     return Response(
         content,
@@ -138,6 +144,8 @@ def get_commit_file(rev: int, name: str, session: SessionDep, _reader: SecretRea
         **problem_responses(401, 404, 503),
     },
 )
-def rollback(rev: int, request: Request, session: SessionDep, caller: CallerDep) -> JSONResponse:
+def rollback(
+    rev: RevisionPath, request: Request, session: SessionDep, caller: CallerDep
+) -> JSONResponse:
     outcome = _committer(request).rollback(session, rev, caller.actor)
     return _result(outcome, session)
