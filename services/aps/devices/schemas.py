@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+
+def _no_format_characters(value: str) -> str:
+    # `\w` also matches the zero-width joiners (U+200C, U+200D), which the phone-file
+    # renderer refuses; accepting them here would block every later APS commit.
+    if any(unicodedata.category(char) == "Cf" for char in value):
+        raise ValueError("must not contain invisible formatting characters")
+    return value
+
 
 # A label reaches phone files: letters, digits and a few punctuation marks, nothing that
 # could end a line, open a comment or an XML tag.
-Label = Annotated[str, StringConstraints(pattern=r"^[\w .,'()+&@/-]*$", max_length=32)]
+Label = Annotated[
+    str,
+    StringConstraints(pattern=r"^[\w .,'()+&@/-]*$", max_length=32),
+    AfterValidator(_no_format_characters),
+]
 AuthName = Annotated[
     str, StringConstraints(pattern=r"^[0-9]{2,8}(?:_(?:[2-9]|[1-9][0-9]))?$", max_length=11)
 ]
