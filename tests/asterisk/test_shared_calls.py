@@ -82,7 +82,8 @@ def test_with_no_slot_registered_voicemail_answers_where_enabled(provisioned: Wo
     call = w.call("200", "101", hold_ms=1500)
     assert call.wait() == 0
     assert call.final_status() == 200
-    assert "VoiceMail(" in w.pbx.log_since(mark)
+    log = w.pbx.log_since(mark)
+    assert '"101@default,u")' in log and "VoiceMail(" in log, log[-2000:]
 
 
 def test_a_secondary_slot_is_not_dialable(provisioned: World) -> None:
