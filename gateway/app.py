@@ -21,6 +21,7 @@ from gateway.auth.passwords import use_hasher
 from gateway.auth.router import auth_router
 from gateway.auth.tokens import AdminTokens
 from gateway.body_guard import BodyGuard
+from gateway.metrics_guard import serve_metrics_to_direct_callers_only
 from gateway.proxy import Upstream, client_address, forward, read_body
 from gateway.routes_table import route_for
 from gateway.settings import Settings
@@ -174,6 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(auth_router(settings))
     app.include_router(users_router())
+    serve_metrics_to_direct_callers_only(app, settings.trusted_proxies)
 
     async def proxy(request: Request, _: CurrentPrincipal) -> Response:
         route = route_for(request.url.path)
