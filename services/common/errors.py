@@ -73,6 +73,10 @@ class ProblemError(Exception):
         self.detail = detail
         self.extra = extra
         self.headers: dict[str, str] = {}
+        retry_after = extra.get("retry_after_seconds")
+        if isinstance(retry_after, int | float) and retry_after > 0:
+            # Clients and proxies honour the header, not a member of the body.
+            self.headers["Retry-After"] = str(max(1, round(retry_after)))
 
     def to_problem(self, instance: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {
