@@ -27,6 +27,7 @@ from services.extensions.queues.router import router as queues_router
 from services.extensions.settings import Settings
 from services.extensions.slots.router import router as slots_router
 from services.extensions.telephony.commits import Committer, ensure_lock_row
+from services.extensions.telephony.state import empty_revision_files
 from services.extensions.telephony.router import router as telephony_router
 from services.licensing.client import LicensingClient
 
@@ -54,9 +55,9 @@ def create_app(
         ami = ami_config(settings)
         app.state.license_seam = seam
         app.state.asterisk_link = AsteriskLink(ami)
-        app.state.committer = Committer(
-            settings, Deployer(settings.config_dir, ami), metrics_for(app)
-        )
+        deployer = Deployer(settings.config_dir, ami)
+        await asyncio.to_thread(deployer.ensure_live, empty_revision_files(settings))
+        app.state.committer = Committer(settings, deployer, metrics_for(app))
         # Licensing may start after us: a failed push is only a warning.
         await asyncio.to_thread(seam.push_inventory)
         try:

@@ -106,7 +106,7 @@ class Asterisk:
     """Asterisk run in the foreground (`-f`) from a private folder under `root`."""
 
     def __init__(
-        self, root: Path, shareline_config_dir: Path, binary: str, directive: str = "#include"
+        self, root: Path, shareline_config_dir: Path, binary: str, directive: str = "#tryinclude"
     ) -> None:
         self.directive = directive
         self.root = root

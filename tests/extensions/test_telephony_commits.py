@@ -150,7 +150,8 @@ async def test_unsafe_value_in_the_database_fails_the_commit_and_stores_nothing(
     assert response.json()["type"] == "urn:shareline:problem:unsafe-config-value"
     with Session(api.app.state.engine) as session:
         assert session.exec(select(Revision)).all() == []
-    assert not (tmp_path / "asterisk" / "live").exists()
+    # Only the empty revision 0 of the service's first start is live.
+    assert os.readlink(tmp_path / "asterisk" / "live") == "revisions/0"
 
 
 async def test_concurrent_commits_serialize_and_the_last_state_stays_live(api, tmp_path):

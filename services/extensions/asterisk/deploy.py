@@ -79,6 +79,9 @@ def _describe(exc: OSError) -> str:
     return f"{name}: {exc.strerror or exc}"
 
 
+EMPTY_REVISION = 0  # telephony revisions count from 1
+
+
 class Deployer:
     """Writes revisions under `config_dir` and, when AMI is configured, reloads Asterisk."""
 
@@ -127,6 +130,20 @@ class Deployer:
                 return self._roll_back(revision, previous, str(problem))
             self._prune()
             return DeployOutcome("deployed", detail, revision)
+
+    def ensure_live(self, empty_files: dict[str, bytes]) -> bool:
+        """Before the first commit, make `live` an empty revision 0.
+
+        The administrator's `#include` lines then name files that exist from the
+        service's first start on, and a failed first deploy has a revision to return
+        to. Nothing is reloaded. Answers whether revision 0 was written.
+        """
+        with self._locked():
+            if self.live_revision() is not None or self.live.exists():
+                return False
+            self._write_revision(EMPTY_REVISION, empty_files)
+            self._switch(EMPTY_REVISION)
+            return True
 
     # --- steps ------------------------------------------------------------------------
 
@@ -213,7 +230,9 @@ class Deployer:
         except OSError as exc:
             detail = f"{problem}; switching back failed too ({_describe(exc)})"
             return DeployOutcome("failed", f"{detail}; revision {revision} stays live", revision)
-        back = f"revision {previous} is live again" if previous else "no revision is live"
+        back = (
+            f"revision {previous} is live again" if previous is not None else "no revision is live"
+        )
         assert self.ami is not None
         try:
             AmiClient(self.ami).reload(list(RELOAD_MODULES))

@@ -19,6 +19,7 @@ from services.extensions.asterisk.model import (
     SlotSpec,
     TelephonySnapshot,
 )
+from services.extensions.asterisk.render import render_revision
 from services.extensions.settings import Settings
 from services.extensions.tables import Extension, Queue, QueueAgent, Slot
 
@@ -126,3 +127,9 @@ def snapshot_of(state: State) -> TelephonySnapshot:
         ),
         settings=RenderSettings(**state["settings"]),
     )
+
+
+def empty_revision_files(settings: Settings) -> dict[str, bytes]:
+    """The files of a configuration with no extension and no queue (revision 0)."""
+    empty: State = {"settings": render_settings_state(settings), "extensions": [], "queues": []}
+    return render_revision(snapshot_of(empty))

@@ -243,3 +243,36 @@ def test_old_revisions_are_pruned_but_never_the_live_one(tmp_path: Path) -> None
 def test_file_names_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         Deployer(tmp_path, ami=None).deploy(1, {"../evil.conf": b""}, set())
+
+
+EMPTY = render_revision(type(USE_CASE_1)(extensions=(), queues=(), settings=USE_CASE_1.settings))
+
+
+def test_empty_revision_0_makes_the_include_targets_exist_before_any_commit(
+    tmp_path: Path,
+) -> None:
+    config_dir = tmp_path / "asterisk"
+    deployer = Deployer(config_dir, None)
+    assert deployer.ensure_live(EMPTY) is True
+    assert deployer.live_revision() == 0
+    assert live_files(config_dir) == EMPTY
+    for text in EMPTY.values():
+        parse_config(text.decode(), allow_duplicate=pjsip_duplicates)
+    # Once there is a live revision, a restart leaves it alone.
+    assert deployer.deploy(1, FILES_1, ENDPOINTS_1).status == "reload-skipped"
+    assert deployer.ensure_live(EMPTY) is False
+    assert live_files(config_dir) == FILES_1
+
+
+def test_a_failed_first_deploy_returns_to_the_empty_revision(
+    tmp_path: Path, asterisk: FakeAmi
+) -> None:
+    config_dir = tmp_path / "asterisk"
+    deployer = Deployer(config_dir, asterisk.config())
+    deployer.ensure_live(EMPTY)
+    asterisk.state.reload_errors["pbx_config.so"] = "Module not initialized"
+    outcome = deployer.deploy(1, FILES_1, ENDPOINTS_1)
+    assert outcome.status == "rolled-back"
+    assert outcome.live_revision == 0
+    assert "revision 0 is live again" in outcome.detail
+    assert live_files(config_dir) == EMPTY
