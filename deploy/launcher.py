@@ -1,7 +1,7 @@
 """`make run`: the whole suite on SQLite under ./var, under honcho.
 
-Secrets for a local run are generated once into var/local.env (or $SHARELINE_DATA_DIR) (mode 0600) and reused,
-so restarting keeps the same first admin and the same service-token secret.
+Secrets for a local run are generated once into var/local.env (or $SHARELINE_DATA_DIR,
+mode 0600) and reused, so restarting keeps the same first admin and the same secrets.
 """
 
 from __future__ import annotations
@@ -77,7 +77,8 @@ def main() -> None:
     )
     os.chdir(REPO)
     honcho = str(Path(sys.executable).parent / "honcho")
-    os.execve(honcho, [honcho, "start", "-f", "deploy/Procfile", "-d", str(REPO)], env)
+    # honcho takes over this process, so Ctrl-C reaches it and it stops all four.
+    os.execve(honcho, [honcho, "start", "-f", "deploy/Procfile", "-d", str(REPO)], env)  # noqa: S606
 
 
 if __name__ == "__main__":

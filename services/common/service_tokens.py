@@ -96,7 +96,8 @@ class TokenMinter:
     """
 
     def __init__(self, secret: str, issuer: str, audience: str, ttl_seconds: int = 120) -> None:
-        self._secret, self._issuer, self._audience, self._ttl = secret, issuer, audience, ttl_seconds
+        self._secret, self._issuer, self._audience = secret, issuer, audience
+        self._ttl = ttl_seconds
         self._lock = threading.Lock()
         self._cached: tuple[str, float] | None = None
 

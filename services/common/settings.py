@@ -34,7 +34,8 @@ class CommonSettings(BaseSettings):
         default=8,
         ge=1,
         le=32,
-        description="Requests that may write at once in one service process (below the thread pool)",
+        description="Requests that may write at once in one service process "
+        "(kept below the thread pool)",
     )
 
     @model_validator(mode="after")

@@ -27,8 +27,8 @@ from services.extensions.queues.router import router as queues_router
 from services.extensions.settings import Settings
 from services.extensions.slots.router import router as slots_router
 from services.extensions.telephony.commits import Committer, ensure_lock_row
-from services.extensions.telephony.state import empty_revision_files
 from services.extensions.telephony.router import router as telephony_router
+from services.extensions.telephony.state import empty_revision_files
 from services.licensing.client import LicensingClient
 
 NAME = "extensions"

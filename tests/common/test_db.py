@@ -6,8 +6,14 @@ from pathlib import Path
 import pytest
 from sqlmodel import Field, SQLModel, select
 
-from services.common.db import READ, create_db_engine, create_tables, on_commit, on_rollback
-from services.common.db import unit_of_work
+from services.common.db import (
+    READ,
+    create_db_engine,
+    create_tables,
+    on_commit,
+    on_rollback,
+    unit_of_work,
+)
 
 
 class CounterRow(SQLModel, table=True):

@@ -23,8 +23,9 @@ def test_token_names_caller_audience_and_person() -> None:
     [
         pytest.param(lambda: issue(SECRET, issuer="gateway", audience="aps"), id="wrong-audience"),
         pytest.param(
-            lambda: issue("other-secret-0123456789abcdef0123456", issuer="gateway",
-                          audience="extensions"),
+            lambda: issue(
+                "other-secret-0123456789abcdef0123456", issuer="gateway", audience="extensions"
+            ),
             id="wrong-secret",
         ),
         pytest.param(
@@ -43,8 +44,12 @@ def test_token_names_caller_audience_and_person() -> None:
         ),
         pytest.param(
             lambda: jwt.encode(
-                {"iss": "gateway", "aud": "extensions", "iat": int(time.time()),
-                 "exp": int(time.time()) + 60},
+                {
+                    "iss": "gateway",
+                    "aud": "extensions",
+                    "iat": int(time.time()),
+                    "exp": int(time.time()) + 60,
+                },
                 SECRET,
                 algorithm="HS512",
             ),
@@ -52,8 +57,12 @@ def test_token_names_caller_audience_and_person() -> None:
         ),
         pytest.param(
             lambda: jwt.encode(
-                {"iss": "gateway", "aud": "extensions", "iat": int(time.time()),
-                 "exp": int(time.time()) + 60},
+                {
+                    "iss": "gateway",
+                    "aud": "extensions",
+                    "iat": int(time.time()),
+                    "exp": int(time.time()) + 60,
+                },
                 None,
                 algorithm="none",
             ),

@@ -35,8 +35,13 @@ def make_app(tmp_path: Path, limit_writes: bool) -> FastAPI:
         engine.dispose()
 
     app = build_app(
-        name="burst", title="burst", description="", settings=settings,
-        lifespan=lifespan, readiness={}, limit_writes=limit_writes,
+        name="burst",
+        title="burst",
+        description="",
+        settings=settings,
+        lifespan=lifespan,
+        readiness={},
+        limit_writes=limit_writes,
     )
 
     @app.post("/rows", status_code=201)

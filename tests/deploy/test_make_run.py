@@ -28,8 +28,12 @@ def test_launcher_starts_the_suite_prints_the_way_in_and_stops_on_ctrl_c(tmp_pat
             env[f"SHARELINE_{name.upper()}_URL"] = f"http://127.0.0.1:{port}"
     out = (tmp_path / "out.log").open("w+b")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "deploy.launcher"], cwd=REPO, env=env,
-        stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        [sys.executable, "-m", "deploy.launcher"],
+        cwd=REPO,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     gateway = f"http://127.0.0.1:{ports['gateway']}"
     try:
@@ -48,8 +52,9 @@ def test_launcher_starts_the_suite_prints_the_way_in_and_stops_on_ctrl_c(tmp_pat
         assert f"Gateway:   {gateway}/" in printed
         assert f"{gateway}/docs" in printed
         password = re.search(r"Admin:\s+admin / (\S+)", printed).group(1)
-        login = httpx.post(gateway + "/api/v1/auth/token",
-                           data={"username": "admin", "password": password})
+        login = httpx.post(
+            gateway + "/api/v1/auth/token", data={"username": "admin", "password": password}
+        )
         assert login.status_code == 200
         docs = httpx.get(gateway + "/openapi.json").json()
         assert "/api/v1/extensions" in docs["paths"]

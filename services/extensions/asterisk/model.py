@@ -17,7 +17,7 @@ class SlotSpec:
     auth_name: str  # "100" for the primary, "100_2" … for secondaries
     index: int  # 1 for the primary
     ring_mode: RingMode = "ring"
-    tone: int | None = None  # 1–5 when ring_mode == "distinctive"
+    tone: int | None = None  # 1-5 when ring_mode == "distinctive"
 
 
 @dataclass(frozen=True)
