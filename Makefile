@@ -53,6 +53,12 @@ test-asterisk: $(STAMP)
 	@test -n "$$SHARELINE_ASTERISK_BIN" || echo "SHARELINE_ASTERISK_BIN is not set: the Asterisk tests will be skipped"
 	$(BIN)/python -m pytest -m asterisk tests/asterisk $(PYTEST_ARGS)
 
+## make bench: boot storm, commit scaling, allocation contention against real processes;
+## writes docs/benchmarks.md (about 10 minutes; installs wrk and nginx-light if missing).
+## BENCH_ARGS="--devices 1000 --sizes 1000,2000" for a quick look.
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
