@@ -67,3 +67,33 @@ def test_merged_openapi_and_docs_are_served(suite: Suite) -> None:
     docs = httpx.get(suite.gateway + "/docs")
     assert docs.status_code == 200
     assert "/openapi.json" in docs.text
+    # The three services' routes appear under their public paths.
+    for path in (
+        "/api/v1/extensions",
+        "/api/v1/telephony/commits",
+        "/api/v1/license",
+        "/api/v1/aps/devices",
+        "/provision/{filename}",
+    ):
+        assert path in doc["paths"], path
+    assert not [p for p in doc["paths"] if p.startswith("/internal/")]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/extensions", b'{"number": "100", "name": '),  # cut off mid-document
+        ("/api/v1/extensions", b'{"number": 100, "name": ["not", "a", "name"]}'),
+        ("/api/v1/queues", b"[]"),
+    ],
+)
+def test_malformed_body_through_the_gateway_is_422_problem_and_changes_nothing(
+    suite: Suite, path: str, body: bytes
+) -> None:
+    with suite.admin_client() as admin:
+        before = admin.get(path).json()
+        response = admin.post(path, content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["type"] == "urn:shareline:problem:validation-error"
+        assert admin.get(path).json() == before
