@@ -25,6 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.common.logs import loggable_path
@@ -191,6 +192,16 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(body, dict(exc.headers) if exc.headers else None)
 
 
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    # A write lock held past the busy timeout can surface outside a unit of work's own
+    # handling (e.g. at BEGIN IMMEDIATE): it is still "busy, try again", never a 500.
+    if "locked" in str(exc).lower() or "could not serialize" in str(exc).lower():
+        log.warning("database busy on %s %s", request.method, loggable_path(request.url.path))
+        busy = ServiceUnavailable("the database is busy; try again", retry_after_seconds=1)
+        return problem_response(busy.to_problem(request.url.path), busy.headers)
+    return await _on_unhandled(request, exc)
+
+
 async def _on_unhandled(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, loggable_path(request.url.path))
     return problem_response(ProblemError("an unexpected error occurred").to_problem())
@@ -200,6 +211,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(OperationalError, _on_database_error)
     app.add_exception_handler(Exception, _on_unhandled)
 
 
