@@ -407,3 +407,14 @@ async def test_the_reconciler_forgets_idempotency_keys_after_two_days(
     licensing.clock.advance(days=1, seconds=1)
     reconcile_once(licensing.app.state.engine, licensing.clock)
     assert (await licensing.reserve("users", ["ext:101"], "old-key")).status_code == 201
+
+
+async def test_allocation_outcomes_are_counted_for_prometheus(licensing: Licensing) -> None:
+    await licensing.allocate("users", [f"ext:{n}" for n in range(100, 110)])
+    refused = await licensing.reserve("users", ["ext:300"], "one-too-many")
+    assert refused.status_code == 409
+    assert (await licensing.release("users", ["ext:100"])).status_code == 200
+    text = (await licensing.client.get("/metrics")).text
+    assert 'shareline_allocations_total{outcome="granted",pool="users"} 1.0' in text
+    assert 'shareline_allocations_total{outcome="pool-exhausted",pool="users"} 1.0' in text
+    assert 'shareline_allocations_total{outcome="released",pool="users"} 1.0' in text

@@ -7,12 +7,14 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Header, Path, Query
+from fastapi import Request as HttpRequest
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from services.common.deps import SessionDep
-from services.common.errors import Forbidden, problem_responses
+from services.common.errors import Forbidden, ProblemError, problem_responses
+from services.common.metrics import metrics_for
 from services.common.service_app import protected_router
 from services.common.service_tokens import CallerDep
 from services.licensing.allocations import idempotency
@@ -94,17 +96,25 @@ def reserve_units(
     caller: CallerDep,
     now: NowDep,
     settings: SettingsDep,
+    http: HttpRequest,
 ) -> JSONResponse:
     request = Request(caller.service, caller.actor, now, settings)
-    return _idempotent(
-        engine,
-        operation="reserve",
-        key=key,
-        payload=body.model_dump(),
-        now=now,
-        status_code=201,
-        work=lambda session: reserve(session, request, body.pool, body.holders),
-    )
+    allocations = metrics_for(http.app).allocations
+    try:
+        response = _idempotent(
+            engine,
+            operation="reserve",
+            key=key,
+            payload=body.model_dump(),
+            now=now,
+            status_code=201,
+            work=lambda session: reserve(session, request, body.pool, body.holders),
+        )
+    except ProblemError as refused:
+        allocations.labels(pool=body.pool, outcome=refused.slug).inc()
+        raise
+    allocations.labels(pool=body.pool, outcome="granted").inc()
+    return response
 
 
 @internal.post(
@@ -203,10 +213,11 @@ def release_units(
     caller: CallerDep,
     now: NowDep,
     settings: SettingsDep,
+    http: HttpRequest,
     key: OptionalIdempotencyKey = None,
 ) -> JSONResponse:
     request = Request(caller.service, caller.actor, now, settings)
-    return _idempotent(
+    response = _idempotent(
         engine,
         operation="release",
         key=key,
@@ -215,6 +226,8 @@ def release_units(
         status_code=200,
         work=lambda session: {"released": release(session, request, body.pool, body.holders)},
     )
+    metrics_for(http.app).allocations.labels(pool=body.pool, outcome="released").inc()
+    return response
 
 
 @internal.put(
