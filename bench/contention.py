@@ -1,16 +1,19 @@
-"""Allocation contention: many concurrent reservations against a few free units."""
+"""Allocation contention: many concurrent reservations against a few free units.
+
+wrk sends them (contention.lua), one connection per reservation, straight to licensing
+with a service token as APS would; a Python client would spend more CPU than licensing.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import time
+import re
 import uuid
-from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
-import httpx
+from bench.wrk_run import run_wrk
 
-from services.common.service_tokens import HEADER
+LUA = Path(__file__).with_name("contention.lua")
 
 
 @dataclass(frozen=True)
@@ -27,35 +30,33 @@ class ContentionResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-async def _reserve_all(base_url: str, token: str, pool: str, count: int) -> Counter[int]:
-    run = uuid.uuid4().hex[:8]
-    limits = httpx.Limits(max_connections=count, max_keepalive_connections=count)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120.0) as client:
-
-        async def one(index: int) -> int:
-            response = await client.post(
-                "/internal/v1/reservations",
-                json={"pool": pool, "holders": [f"softphone:bench-{run}-{index}"]},
-                headers={HEADER: token, "Idempotency-Key": f"bench-{run}-{index}"},
-            )
-            return response.status_code
-
-        return Counter(await asyncio.gather(*(one(i) for i in range(count))))
-
-
-def contend(
-    licensing_url: str, token: str, *, pool: str, count: int, free_before: int
-) -> ContentionResult:
-    """`count` reservations of one unit each, all sent at once, straight to licensing."""
-    started = time.perf_counter()
-    statuses = asyncio.run(_reserve_all(licensing_url, token, pool, count))
-    seconds = time.perf_counter() - started
-    granted, refused = statuses.pop(201, 0), statuses.pop(409, 0)
+def parse_contention(out: str, count: int, free_before: int, seconds: float) -> ContentionResult:
+    """Idle connections keep asking for /healthz until the last reservation is answered,
+    so wrk's own duration and rate include them: `seconds` is the runner's own clock."""
+    answers = re.search(r"RESERVATIONS 201=(\d+) 409=(\d+) other=(\d+)", out)
+    if not answers:
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
+    granted, refused, other = (int(g) for g in answers.groups())
     return ContentionResult(
         requests=count,
         free_before=free_before,
         granted=granted,
         refused=refused,
-        errors=sum(statuses.values()),
+        errors=other + (count - granted - refused - other),
         seconds=seconds,
     )
+
+
+def contend(
+    licensing_url: str, token: str, *, pool: str, count: int, free_before: int
+) -> ContentionResult:
+    """`count` reservations of one unit each for distinct holders, all sent at once."""
+    prefix = f"softphone:bench-{uuid.uuid4().hex[:8]}"
+    out, seconds = run_wrk(
+        licensing_url,
+        LUA,
+        [str(count), "1", pool, prefix, token],
+        threads=1,
+        connections=count,
+    )
+    return parse_contention(out, count, free_before, seconds)

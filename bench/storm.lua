@@ -9,6 +9,8 @@ local received = 0
 local ended_at = nil
 local threads = {}
 
+-- wrk calls request() once on thread 0's state before the run, to check the request it
+-- makes (script_verify_request); that call must not use up the thread's first entry.
 function setup(thread)
   thread:set("id", #threads)
   table.insert(threads, thread)
@@ -18,6 +20,7 @@ function init(args)
   local file = args[1]
   local nthreads = tonumber(args[2])
   marker = args[3] .. "/done-" .. id
+  if id == 0 then sent = -1 end
   local index = 0
   for line in io.lines(file) do
     if index % nthreads == id then
@@ -49,7 +52,7 @@ function request()
     ended_at = ended_at or os.time()
     if os.time() - ended_at > 3 then finish() end
   end
-  return requests[math.min(sent, #requests)]
+  return requests[math.max(1, math.min(sent, #requests))]
 end
 
 function response(status, headers, body)

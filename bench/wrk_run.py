@@ -66,12 +66,13 @@ def parse_wrk(out: str, listed: int) -> StormResult:
     )
 
 
-def run_storm(
-    base_url: str, request_file: Path, *, threads: int = 1, connections: int = 64
-) -> StormResult:
-    """Fetch every line of `request_file` once, `connections` at a time."""
+def run_wrk(
+    base_url: str, lua: Path, args: list[str], *, threads: int, connections: int
+) -> tuple[str, float]:
+    """wrk's output, and the seconds until every thread had its answers, for a script
+    that ends the run itself (it gets a marker folder as its last argument and leaves one
+    file there per thread that has all its answers)."""
     wrk = ensure_wrk()
-    listed = sum(1 for _ in request_file.open())
     with tempfile.TemporaryDirectory(prefix="wrk-") as markers:
         proc = subprocess.Popen(
             [
@@ -86,24 +87,35 @@ def run_storm(
                 "10s",
                 "--latency",
                 "-s",
-                str(LUA),
+                str(lua),
                 base_url,
                 "--",
-                str(request_file),
-                str(threads),
+                *args,
                 markers,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        # storm.lua leaves one marker per thread that has all its answers; wrk itself
-        # would sleep out its whole duration, SIGINT makes it report at once.
+        started = time.perf_counter()
+        # wrk itself would sleep out its whole duration; SIGINT makes it report at once.
         while proc.poll() is None and len(list(Path(markers).iterdir())) < threads:
             time.sleep(0.005)
+        seconds = time.perf_counter() - started
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     if proc.returncode != 0:
         raise RuntimeError(f"wrk failed ({proc.returncode}): {err}")
+    return out, seconds
+
+
+def run_storm(
+    base_url: str, request_file: Path, *, threads: int = 1, connections: int = 64
+) -> StormResult:
+    """Fetch every line of `request_file` once, `connections` at a time."""
+    listed = sum(1 for _ in request_file.open())
+    out, _ = run_wrk(
+        base_url, LUA, [str(request_file), str(threads)], threads=threads, connections=connections
+    )
     return parse_wrk(out, listed)
