@@ -25,6 +25,7 @@ from gateway.metrics_guard import serve_metrics_to_direct_callers_only
 from gateway.proxy import Upstream, client_address, forward, read_body
 from gateway.routes_table import route_for
 from gateway.settings import Settings
+from gateway.trusted_proxies import TrustedProxies
 from gateway.users.bootstrap import ensure_first_admin
 from gateway.users.router import users_router
 from services.common.app_factory import build_app
@@ -175,7 +176,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(auth_router(settings))
     app.include_router(users_router())
-    serve_metrics_to_direct_callers_only(app, settings.trusted_proxies)
+    trusted_proxies = TrustedProxies(settings.trusted_proxies)
+    serve_metrics_to_direct_callers_only(app, trusted_proxies)
 
     async def proxy(request: Request, _: CurrentPrincipal) -> Response:
         route = route_for(request.url.path)
@@ -188,7 +190,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             upstream,
             route,
             body=body,
-            client_ip=client_address(request, settings.trusted_proxies),
+            client_ip=client_address(request, trusted_proxies),
             user=getattr(request.state, "user", None),
             role=getattr(request.state, "role", None),
         )

@@ -9,6 +9,8 @@ as any unknown path.
 
 from __future__ import annotations
 
+from collections.abc import Container
+
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
@@ -18,13 +20,13 @@ from services.common.metrics import metrics_endpoint
 PROXY_HEADERS = ("x-forwarded-for", "forwarded", "x-real-ip")
 
 
-def was_proxied(request: Request, trusted_proxies: list[str]) -> bool:
+def was_proxied(request: Request, trusted_proxies: Container[str]) -> bool:
     """Whether a proxy relayed this request (so it may come from the internet)."""
     peer = request.client.host if request.client else None
     return peer in trusted_proxies or any(h in request.headers for h in PROXY_HEADERS)
 
 
-def serve_metrics_to_direct_callers_only(app: FastAPI, trusted_proxies: list[str]) -> None:
+def serve_metrics_to_direct_callers_only(app: FastAPI, trusted_proxies: Container[str]) -> None:
     """Replace the common `/metrics` route by one that refuses proxied requests."""
 
     async def metrics(request: Request) -> Response:

@@ -9,6 +9,7 @@ turns an unreachable upstream into a 503 problem naming the service.
 from __future__ import annotations
 
 import logging
+from collections.abc import Container
 
 import httpx
 from fastapi import Request
@@ -78,7 +79,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def client_address(request: Request, trusted_proxies: list[str]) -> str:
+def client_address(request: Request, trusted_proxies: Container[str]) -> str:
     peer = request.client.host if request.client else "unknown"
     if peer in trusted_proxies:
         forwarded = request.headers.get("x-forwarded-for", "")

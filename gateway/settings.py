@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 
+from gateway.trusted_proxies import parse_networks
 from services.common.settings import CommonSettings
 
 LOCAL_ADMIN_TOKEN_SECRET = "local-development-admin-token-secret-change-me"  # noqa: S105
@@ -19,6 +20,8 @@ class Settings(CommonSettings):
     extensions_timeout_seconds: float = 30.0
     licensing_timeout_seconds: float = 10.0
     aps_timeout_seconds: float = 60.0
+    # Peers (addresses or CIDR networks, e.g. an Ingress's pod network) whose
+    # X-Forwarded-For names the client; everyone else's is ignored.
     trusted_proxies: list[str] = []
 
     admin_username: str = "admin"
@@ -40,6 +43,12 @@ class Settings(CommonSettings):
     @property
     def database_url(self) -> str:
         return self.gateway_database_url or self.sqlite_url("gateway")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: list[str]) -> list[str]:
+        parse_networks(value)  # a typo must stop the gateway, not trust nobody silently
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_admin_secret_outside_local_mode(self) -> Settings:
