@@ -34,7 +34,7 @@ from services.common.service_tokens import issue
 from tests.support.admin import admin_token
 from tests.support.suite import Suite
 
-EXAMPLES = int(os.environ.get("SHARELINE_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("SHARELINE_FUZZ_EXAMPLES", "25"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
