@@ -193,9 +193,11 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
-    # A write lock held past the busy timeout can surface outside a unit of work's own
-    # handling (e.g. at BEGIN IMMEDIATE): it is still "busy, try again", never a 500.
-    if "locked" in str(exc).lower() or "could not serialize" in str(exc).lower():
+    # A write lock held past the busy timeout (SQLite) or `lock_timeout` (PostgreSQL) can
+    # surface outside a unit of work's own handling (e.g. at BEGIN IMMEDIATE): it is still
+    # "busy, try again", never a 500.
+    message = str(exc).lower()
+    if any(sign in message for sign in ("locked", "lock timeout", "could not serialize")):
         log.warning("database busy on %s %s", request.method, loggable_path(request.url.path))
         busy = ServiceUnavailable("the database is busy; try again", retry_after_seconds=1)
         return problem_response(busy.to_problem(request.url.path), busy.headers)

@@ -32,7 +32,7 @@ from tests.licensing.conftest import (  # noqa: F401  (fixtures)
     make_settings,
     vendor,
 )
-from tests.support.databases import postgres_admin_url
+from tests.support.databases import make_database_url, postgres_admin_url
 
 PROBLEM = "application/problem+json"
 TYPE = "urn:shareline:problem:"
@@ -187,3 +187,33 @@ async def test_another_connection_holding_the_write_lock_gives_a_bounded_503_and
     again = await licensing.reserve("users", ["ext:100"], "while-locked")
     assert again.status_code == 201
     assert await licensing.used("users") == 1
+
+
+@pytest.mark.skipif(postgres_admin_url() is None, reason="PostgreSQL's row and table locks")
+async def test_another_connection_holding_a_lock_on_postgresql_gives_a_503_and_no_write(
+    lifespan_client: Any, make_settings: Any, tmp_path: Path
+) -> None:
+    import psycopg
+
+    from services.licensing.app import create_app
+    from tests.licensing.conftest import MovableClock
+
+    url = make_database_url(tmp_path, "licensing-locked")
+    # PostgreSQL waits for a lock forever unless told otherwise (docs/security.md).
+    bounded = f"{url}?options=-c%20lock_timeout%3D1500"
+    app = create_app(make_settings(licensing_database_url=bounded))
+    app.state.clock = MovableClock()
+    service = Licensing(await lifespan_client(app), app.state.clock, app)
+    assert await service.used("users") == 0
+    with psycopg.connect(url.replace("+psycopg", "")) as holder:
+        holder.execute("LOCK TABLE lic_pool IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        blocked = await service.reserve("users", ["ext:100"], "while-locked")
+        waited = time.monotonic() - started
+        holder.rollback()
+    assert blocked.status_code == 503, blocked.text
+    assert blocked.headers["content-type"] == PROBLEM
+    assert blocked.headers["retry-after"] == "1"
+    assert waited < 10.0
+    assert await service.used("users") == 0, "never a partial write"
+    assert (await service.reserve("users", ["ext:100"], "while-locked")).status_code == 201
