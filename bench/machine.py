@@ -39,3 +39,9 @@ def peak_rss_mib(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmHWM for process {pid}")
+
+
+def reset_peak_rss(pid: int) -> None:
+    """Start VmHWM over from the current RSS (Linux: clear_refs 5), so the next reading
+    is the peak of what follows, not of start-up and earlier commits."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
