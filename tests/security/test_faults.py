@@ -26,12 +26,10 @@ import pytest
 from tests.support.databases import postgres_admin_url
 from tests.support.suite import Suite
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        postgres_admin_url() is not None, reason="reads the SQLite files the services write"
-    ),
-]
+pytestmark = pytest.mark.e2e
+sqlite_only = pytest.mark.skipif(
+    postgres_admin_url() is not None, reason="watches the SQLite files the services write"
+)
 
 WORKLOAD = 150  # extensions, three slots each, one desk phone each
 STRONG = "Faultinjection0123456789"
@@ -208,6 +206,7 @@ def _device_files(running: Running) -> list[str]:
     return files
 
 
+@sqlite_only
 def test_sigkill_during_an_aps_commit_leaves_every_phone_on_one_snapshot(
     running: Running,
 ) -> None:
@@ -247,6 +246,7 @@ def _existing(running: Running) -> tuple[int, int]:
     return page["total"], secondaries
 
 
+@sqlite_only
 def test_sigkill_inside_an_allocation_saga_leaves_the_pools_consistent(
     running: Running,
 ) -> None:
@@ -290,6 +290,7 @@ def _post_quietly(running: Running, body: dict[str, Any]) -> None:
         pass  # killed while answering: the point of the test
 
 
+@sqlite_only
 def test_a_held_write_lock_gives_a_bounded_503_and_no_partial_write(running: Running) -> None:
     before = _pools(running)
     holder = sqlite3.connect(running.db("extensions"), isolation_level=None)
