@@ -17,8 +17,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.extensions import validation
-from services.extensions.asterisk.model import ExtensionSpec, SlotSpec, TelephonySnapshot
-from services.extensions.asterisk.render import PJSIP_FILE, UnsafeConfigValue, render_revision
+from services.extensions.asterisk.model import (
+    ExtensionSpec,
+    QueueSpec,
+    SlotSpec,
+    TelephonySnapshot,
+)
+from services.extensions.asterisk.render import (
+    PJSIP_FILE,
+    QUEUES_FILE,
+    UnsafeConfigValue,
+    render_revision,
+)
 from tests.extensions.asterisk.snapshots import alice
 from tests.extensions.conftest import STRONG, api, extension_body, licensing, make_api  # noqa: F401  (fixtures)
 from tests.support.ami_server import FakeAmi
@@ -223,3 +233,19 @@ def test_accepted_names_numbers_and_passwords_parse_back_to_exactly_the_intended
             ("username", name),
             ("password", extension.password),
         ]
+
+
+queue_names = st.from_regex(validation.QUEUE_NAME_RE, fullmatch=True).filter(
+    lambda s: _accepted(validation.check_queue_name, s)
+)
+
+
+@PROPERTY
+@given(st.lists(queue_names, min_size=1, max_size=4, unique=True))
+def test_accepted_queue_names_parse_back_to_exactly_one_section_each(names: list[str]) -> None:
+    queues = tuple(QueueSpec(name, str(600 + i)) for i, name in enumerate(names))
+    files = render_revision(TelephonySnapshot(extensions=(alice(1),), queues=queues))
+    sections = parse_config(files[QUEUES_FILE].decode())
+    assert [section.name for section in sections] == sorted(names)
+    for section in sections:
+        assert [key for key, _ in section.items] == ["strategy", "timeout", "ringinuse"]

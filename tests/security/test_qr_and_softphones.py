@@ -4,16 +4,24 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import io
+import json
 import logging
+from collections.abc import Callable
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from pyzbar.pyzbar import decode
 
+from services.aps.softphones.account import account_for_slot, render_json, render_linphone
+from services.extensions import validation
 from tests.aps.softphones.conftest import PUBLIC, Aps, aps  # noqa: F401  (fixture)
-from tests.aps.softphones.support import PASSWORD, rendered_logs
+from tests.aps.softphones.support import PASSWORD, SIP_HOST, TELEPHONY, rendered_logs
+from tests.aps.softphones.test_documents import sections, telephony
 
 PROBLEM = "application/problem+json"
 LINK = "/provision/softphone/"
@@ -89,3 +97,41 @@ async def test_the_qr_payload_and_the_logs_carry_no_sip_password(
     logs = rendered_logs(caplog.records)
     assert "softphone" in logs
     assert PASSWORD not in logs and token not in logs
+
+
+# --- Property: accepted names and passwords parse back from the account documents ---------
+
+names = st.text(
+    st.characters(categories=["L", "Mn", "Mc", "Nd"], include_characters=" '-._"),
+    min_size=1,
+    max_size=64,
+).filter(lambda s: _accepted(validation.check_display_name, s))
+passwords = st.from_regex(validation.PASSWORD_RE, fullmatch=True)
+
+
+def _accepted(check: Callable[[str], str], value: str) -> bool:
+    try:
+        check(value)
+    except ValueError:
+        return False
+    return True
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=names, password=passwords)
+def test_accepted_names_and_passwords_parse_back_from_both_account_documents(
+    name: str, password: str
+) -> None:
+    document = copy.deepcopy(TELEPHONY)
+    document["extensions"][0].update(name=name, password=password)
+    account = account_for_slot(telephony(document), "100_2")
+    assert account is not None
+    parsed = sections(render_linphone(account, register_expiry_seconds=600))
+    assert set(parsed) == {"auth_info_0", "proxy_0", "sip", "misc"}
+    assert parsed["auth_info_0"]["passwd"] == password
+    assert parsed["auth_info_0"]["username"] == "100_2"
+    escaped = name.replace("\\", "\\\\").replace('"', '\\"')
+    assert parsed["proxy_0"]["reg_identity"] == f'"{escaped}" <sip:100_2@{SIP_HOST}>'
+    as_json = json.loads(render_json(account))
+    assert (as_json["display_name"], as_json["password"]) == (name, password)
+    assert as_json["caller_id"] == f'"{name}" <100>'
