@@ -96,25 +96,16 @@ class ExtensionsClient(ServiceClient):
 
     def committed(self) -> CommittedTelephony:
         body = self._ok(self.request("GET", "/internal/v1/telephony/committed"))
-        return CommittedTelephony(
-            revision=body["revision"],
-            content_hash=body["content_hash"],
-            committed_at=(
-                datetime.fromisoformat(body["committed_at"]) if body["committed_at"] else None
-            ),
-            sip=SipServer(**body["sip"]),
-            extensions=tuple(
-                CommittedExtension(
-                    number=e["number"],
-                    name=e["name"],
-                    full_name=e["full_name"],
-                    email=e["email"],
-                    password=e["password"],
-                    slots=tuple(CommittedSlot(**s) for s in e["slots"]),
-                )
-                for e in body["extensions"]
-            ),
-        )
+        return _committed_from(body)
+
+    def committed_unless(self, etag: str | None) -> tuple[CommittedTelephony | None, str | None]:
+        """The committed telephony and its ETag, or (None, etag) while `etag` still names
+        it: a caller that kept the document skips fetching and parsing every extension."""
+        headers = {"If-None-Match": etag} if etag else None
+        response = self.request("GET", "/internal/v1/telephony/committed", headers=headers)
+        if etag and response.status_code == 304:
+            return None, etag
+        return _committed_from(self._ok(response)), response.headers.get("etag")
 
     def contacts(self, endpoints: list[str]) -> dict[str, Contact]:
         # A read: safe to retry although it is a POST.
@@ -169,3 +160,25 @@ __all__ = [
     "ExtensionsProblem",
     "SipServer",
 ]
+
+
+def _committed_from(body: dict[str, Any]) -> CommittedTelephony:
+    return CommittedTelephony(
+        revision=body["revision"],
+        content_hash=body["content_hash"],
+        committed_at=(
+            datetime.fromisoformat(body["committed_at"]) if body["committed_at"] else None
+        ),
+        sip=SipServer(**body["sip"]),
+        extensions=tuple(
+            CommittedExtension(
+                number=e["number"],
+                name=e["name"],
+                full_name=e["full_name"],
+                email=e["email"],
+                password=e["password"],
+                slots=tuple(CommittedSlot(**s) for s in e["slots"]),
+            )
+            for e in body["extensions"]
+        ),
+    )

@@ -5,9 +5,12 @@ Only services call these (service token required; the gateway never forwards the
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from typing import Annotated, Any, Literal
 
+from fastapi import Header, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.common.deps import SessionDep
@@ -15,7 +18,9 @@ from services.common.errors import problem_responses
 from services.common.service_app import protected_router
 from services.extensions.asterisk.ami import AmiError
 from services.extensions.context import LinkDep, SettingsDep
-from services.extensions.telephony.commits import committed_state
+from services.extensions.settings import Settings
+from services.extensions.tables import Revision
+from services.extensions.telephony.commits import committed_state, current_revision
 
 log = logging.getLogger("shareline.extensions.internal")
 
@@ -130,14 +135,40 @@ class CommittedOut(BaseModel):
     extensions: list[CommittedExtensionOut]
 
 
+def committed_etag(revision: Revision | None, settings: Settings) -> str:
+    """Names one committed document: the revision, its content and the SIP server."""
+    key = (
+        revision.rev if revision else None,
+        revision.content_hash if revision else None,
+        settings.sip_host,
+        settings.sip_port,
+        settings.sip_transport,
+    )
+    return '"' + hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest() + '"'
+
+
 @router.get(
     "/internal/v1/telephony/committed",
     response_model=CommittedOut,
     summary="The state of the latest successfully deployed telephony commit (with passwords)",
-    responses=problem_responses(401),
+    description=(
+        "Sends an `ETag`; `If-None-Match` with it answers 304 while nothing changed, so APS "
+        "need not fetch and parse every extension for each commit."
+    ),
+    responses={304: {"description": "Unchanged since the ETag given"}, **problem_responses(401)},
 )
-def committed(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
-    revision, state = committed_state(session)
+def committed(
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Any:
+    revision = current_revision(session)
+    etag = committed_etag(revision, settings)
+    if if_none_match == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    response.headers["ETag"] = etag
+    state = json.loads(revision.state_json) if revision else {"extensions": []}
     return {
         "revision": revision.rev if revision else None,
         "content_hash": revision.content_hash if revision else None,
@@ -156,7 +187,7 @@ def committed(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
                 "password": e["password"],
                 "slots": e["slots"],
             }
-            for e in (state or {"extensions": []})["extensions"]
+            for e in state["extensions"]
         ],
     }
 

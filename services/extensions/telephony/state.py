@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sqlalchemy import Table
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from services.extensions.asterisk.model import (
@@ -24,6 +26,8 @@ from services.extensions.settings import Settings
 from services.extensions.tables import Extension, Queue, QueueAgent, Slot
 
 State = dict[str, Any]
+EXTENSIONS: Table = Extension.__table__  # type: ignore[attr-defined]
+SLOTS: Table = Slot.__table__  # type: ignore[attr-defined]
 
 
 def number_key(number: str) -> tuple[int, str]:
@@ -32,8 +36,12 @@ def number_key(number: str) -> tuple[int, str]:
 
 def build_state(session: Session, settings: Settings) -> State:
     """Four queries, whatever the number of extensions."""
-    extensions = session.exec(select(Extension)).all()
-    slots = session.exec(select(Slot).order_by(col(Slot.slot_index))).all()
+    # Plain rows, not ORM objects: building 100,000 extensions and 300,000 slots as
+    # instances took a third of a commit's time.
+    session.flush()
+    connection = session.connection()
+    extensions = connection.execute(sa_select(EXTENSIONS)).all()
+    slots = connection.execute(sa_select(SLOTS).order_by(SLOTS.c.slot_index)).all()
     queues = session.exec(select(Queue).order_by(col(Queue.name))).all()
     agents = session.exec(select(QueueAgent)).all()
     slots_of: dict[str, list[dict[str, Any]]] = {}
@@ -68,7 +76,7 @@ def render_settings_state(settings: Settings) -> dict[str, str]:
     }
 
 
-def _extension_state(ext: Extension, slots: list[dict[str, Any]]) -> dict[str, Any]:
+def _extension_state(ext: Any, slots: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "number": ext.number,
         "name": ext.name,
