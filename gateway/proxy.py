@@ -145,7 +145,9 @@ async def forward(
     headers.append(("x-forwarded-host", request.headers.get("host", "")))
     headers.append(("x-request-id", request.state.request_id))
     try:
-        url = httpx.URL(path=request.url.path, query=request.url.query.encode("latin-1"))
+        # The path as the server decoded it: `request.url` goes through urlsplit, which
+        # silently drops tabs and newlines, so `/x/%09` would be forwarded as `/x/`.
+        url = httpx.URL(path=request.scope["path"], query=request.url.query.encode("latin-1"))
     except httpx.InvalidURL as exc:
         # A decoded path with control characters names nothing any service serves.
         raise NotFound("no such resource") from exc

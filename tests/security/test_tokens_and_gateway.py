@@ -217,13 +217,24 @@ async def test_json_nested_ten_thousand_deep_is_400_quickly(
     assert recorder.requests == []
 
 
-@pytest.mark.parametrize("path", ["/api/v1/aps/devices/%11", "/provision/%1b.cfg"])
-async def test_a_path_with_control_characters_is_404_not_500(
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/aps/devices/%11",
+        "/provision/%1b.cfg",
+        "/api/v1/extensions/%09",
+        "/api/v1/extensions/10%0a0",
+    ],
+    ids=["dc1", "escape", "tab", "newline"],
+)
+async def test_a_path_with_control_characters_is_404_and_reaches_no_service(
     front: tuple[httpx.AsyncClient, Recorder], path: str
 ) -> None:
-    # Found by schemathesis: the proxy could not build the upstream URL and answered 500.
+    # Found by schemathesis: the proxy answered 500 (no upstream URL could be built), or,
+    # for tabs and newlines, forwarded `/x/%09` as `/x/` (urlsplit drops them), which a
+    # service answered with a redirect to its own internal address.
     client, recorder = front
-    response = await client.get(path, headers={"Authorization": f"Bearer {_good()}"})
+    response = await client.delete(path, headers={"Authorization": f"Bearer {_good()}"})
     assert response.status_code == 404 and response.headers["content-type"] == PROBLEM
     assert recorder.requests == []
 
