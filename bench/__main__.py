@@ -176,6 +176,17 @@ def boot_storm(
                 rss * 1.048576 <= 120,
             ),
         )
+    # Without the gateway: what APS alone serves on the same cores (not a target).
+    direct = run_storm(
+        suite.url("aps"),
+        first,
+        connections=connections,
+        service_token=suite.service_token("aps", issuer="gateway"),
+    )
+    _log(f"storm straight to APS: {direct}")
+    _storm_figures(
+        report, section, "straight to APS, no gateway (first fetch)", direct, targets=False
+    )
     static_root = root / "static"
     etags = write_static_tree(static_root, files)
     static = static_fetches(fetches, etags)

@@ -31,7 +31,7 @@ class Report:
 
     def unmet(self) -> list[str]:
         return [
-            f"{section}: {f.name}"
+            f"{section.split(' (')[0]}: {f.name}"
             for section, figures in self.sections.items()
             for f in figures
             if f.met is False
@@ -64,7 +64,11 @@ def render(report: Report, elapsed_seconds: float, notes: str | None = None) -> 
         lines += [f"| {f.name} | {f.value} | {f.target} | {_verdict(f.met)} |" for f in figures]
     unmet = report.unmet()
     lines += ["", "## Summary", ""]
-    lines.append("Every target met." if not unmet else "Targets not met: " + "; ".join(unmet) + ".")
+    if unmet:
+        lines += [f"{len(unmet)} figures miss their target:", ""]
+        lines += [f"- {name}" for name in unmet]
+    else:
+        lines.append("Every target met.")
     text = notes if notes is not None else (NOTES.read_text() if NOTES.exists() else "")
     if text.strip():
         lines += ["", text.strip()]

@@ -21,12 +21,15 @@ function init(args)
   local nthreads = tonumber(args[2])
   marker = args[3] .. "/done-" .. id
   if id == 0 then sent = -1 end
+  token = os.getenv("STORM_SERVICE_TOKEN")
   local index = 0
   for line in io.lines(file) do
     if index % nthreads == id then
       local path, auth, ua, xff, etag =
         line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$")
       local headers = { ["Authorization"] = auth, ["User-Agent"] = ua, ["X-Forwarded-For"] = xff }
+      -- Straight to APS (no gateway): the service token the gateway would add.
+      if token then headers["X-Service-Token"] = token end
       if etag ~= "" then headers["If-None-Match"] = etag end
       table.insert(requests, wrk.format("GET", path, headers))
     end

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -67,7 +68,13 @@ def parse_wrk(out: str, listed: int) -> StormResult:
 
 
 def run_wrk(
-    base_url: str, lua: Path, args: list[str], *, threads: int, connections: int
+    base_url: str,
+    lua: Path,
+    args: list[str],
+    *,
+    threads: int,
+    connections: int,
+    env: dict[str, str] | None = None,
 ) -> tuple[str, float]:
     """wrk's output, and the seconds until every thread had its answers, for a script
     that ends the run itself (it gets a marker folder as its last argument and leaves one
@@ -96,6 +103,7 @@ def run_wrk(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env={**os.environ, **(env or {})},
         )
         started = time.perf_counter()
         # wrk itself would sleep out its whole duration; SIGINT makes it report at once.
@@ -111,11 +119,23 @@ def run_wrk(
 
 
 def run_storm(
-    base_url: str, request_file: Path, *, threads: int = 1, connections: int = 64
+    base_url: str,
+    request_file: Path,
+    *,
+    threads: int = 1,
+    connections: int = 64,
+    service_token: str | None = None,
 ) -> StormResult:
-    """Fetch every line of `request_file` once, `connections` at a time."""
+    """Fetch every line of `request_file` once, `connections` at a time; with a service
+    token, as the gateway would (to measure APS without it)."""
     listed = sum(1 for _ in request_file.open())
+    env = {"STORM_SERVICE_TOKEN": service_token} if service_token else {}
     out, _ = run_wrk(
-        base_url, LUA, [str(request_file), str(threads)], threads=threads, connections=connections
+        base_url,
+        LUA,
+        [str(request_file), str(threads)],
+        threads=threads,
+        connections=connections,
+        env=env,
     )
     return parse_wrk(out, listed)

@@ -42,7 +42,7 @@ def test_report_shows_each_figure_against_its_target_and_lists_what_is_unmet() -
     assert "| p99 | 140.0 ms | ≤ 100 ms | **not met** |" in text
     assert "| errors | 0 | 0 errors | met |" in text
     assert "- nproc: 2" in text and "`python -m bench`" in text
-    assert "Targets not met: Boot storm: p99." in text
+    assert "1 figures miss their target:\n\n- Boot storm: p99\n" in text
     assert text.rstrip().endswith("because")
 
 
