@@ -169,8 +169,28 @@ async def forward(
         for k, v in upstream_response.headers.items()
         if k.lower() not in HOP_BY_HOP and k.lower() not in ("x-request-id", "content-encoding")
     }
+    if "location" in response_headers:
+        response_headers["location"] = public_location(
+            response_headers["location"], upstream_response.request.url
+        )
     return Response(
         content=upstream_response.content,
         status_code=upstream_response.status_code,
         headers=response_headers,
     )
+
+
+def public_location(location: str, upstream_url: httpx.URL) -> str:
+    """An upstream's redirect to itself, made relative so that it names the gateway.
+
+    Otherwise `GET /api/v1/extensions/` would send the client to the service's internal
+    address (FastAPI redirects to the path without the slash).
+    """
+    target = upstream_url.join(location)
+    if (target.scheme, target.host, target.port) != (
+        upstream_url.scheme,
+        upstream_url.host,
+        upstream_url.port,
+    ):
+        return location
+    return target.raw_path.decode("ascii")

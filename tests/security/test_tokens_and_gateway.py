@@ -239,6 +239,30 @@ async def test_a_path_with_control_characters_is_404_and_reaches_no_service(
     assert recorder.requests == []
 
 
+async def test_an_upstream_redirect_never_names_the_services_internal_address(
+    lifespan_client: Any, make_settings: Callable[..., Settings]
+) -> None:
+    # Found while fixing the control characters: `GET /api/v1/extensions/` came back as a
+    # 307 to http://<extensions host:port>/api/v1/extensions.
+    app = create_app(make_settings())
+    client = await lifespan_client(app)
+
+    def redirects(request: httpx.Request) -> httpx.Response:
+        internal = f"{request.url.scheme}://{request.url.netloc.decode()}"
+        return httpx.Response(307, headers={"location": f"{internal}/api/v1/extensions?x=1"})
+
+    for upstream in app.state.upstreams.values():
+        await upstream.aclose()
+        upstream.client = httpx.AsyncClient(
+            transport=httpx.MockTransport(redirects), base_url="http://extensions.internal:8001"
+        )
+    response = await client.get(
+        "/api/v1/extensions/", headers={"Authorization": f"Bearer {_good()}"}
+    )
+    assert response.status_code == 307
+    assert response.headers["location"] == "/api/v1/extensions?x=1"
+
+
 @pytest.mark.parametrize(
     "relayed",
     [{"X-Forwarded-For": "198.51.100.7"}, {"Forwarded": "for=198.51.100.7"}],
