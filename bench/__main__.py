@@ -200,6 +200,14 @@ def boot_storm(
             result = run_storm(base, path, connections=connections)
             _log(f"nginx {label}: {result}")
             _storm_figures(report, nginx_section, f"nginx {label}", result, targets=False)
+            if label == "first fetch":
+                alone = direct.per_second / result.per_second
+                report.add(
+                    nginx_section,
+                    Figure(
+                        "APS alone (no gateway) ÷ nginx throughput, first fetch", f"{alone:.3f}"
+                    ),
+                )
             ratio = results[label].per_second / result.per_second
             report.add(
                 nginx_section,
@@ -308,7 +316,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.sizes = sorted(int(s) for s in args.sizes.split(","))
     if args.sizes[-1] < args.devices:
         parser.error("the largest --sizes must be at least --devices")
-    args.command = "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:])
+    args.command = " ".join(
+        ["python -m bench", shlex.join(argv if argv is not None else sys.argv[1:])]
+    ).strip()
     return args
 
 
