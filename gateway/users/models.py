@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, StrictBool, field_validator
 from pydantic import Field as ApiField
 from sqlmodel import Field, SQLModel
 
@@ -91,7 +91,7 @@ class UserUpdate(BaseModel):
     )
 
     role: Role | None = None
-    disabled: bool | None = None
+    disabled: StrictBool | None = None
     password: str | None = ApiField(default=None, description="A new password")
     current_password: str | None = ApiField(
         default=None,

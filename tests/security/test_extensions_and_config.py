@@ -130,6 +130,18 @@ def test_a_quote_reaching_the_renderer_is_refused_and_nothing_rendered() -> None
 
 
 @pytest.mark.parametrize(
+    "fields",
+    [{"shared": {"enabled": 1, "max_devices": 2}}, {"no_answer": {"voicemail": 0}}],
+    ids=["shared-enabled-1", "voicemail-0"],
+)
+async def test_a_number_where_a_boolean_belongs_is_422(
+    api: httpx.AsyncClient, fields: dict[str, object]
+) -> None:
+    # Found by schemathesis: pydantic's lax mode read 0 and 1 as false and true.
+    await _assert_refused_and_nothing_created(api, await _create(api, **fields))
+
+
+@pytest.mark.parametrize(
     "password",
     [f"{STRONG};x", f"{STRONG[:10]};--{STRONG[10:]}", "Short0123", "a" * 19],
     ids=["semicolon", "block-comment", "short", "nineteen-chars"],

@@ -150,6 +150,14 @@ async def test_a_label_with_an_invisible_joiner_is_422_and_commits_keep_working(
     await aps.commit()
 
 
+async def test_a_number_where_a_boolean_belongs_is_422(aps: ApsHarness) -> None:
+    # Found by schemathesis: `{"reboot": 0}` was read as false and accepted.
+    await _phones(aps)
+    refused = await aps.client.post("/api/v1/aps/resync", json={"reboot": 0})
+    assert refused.status_code == 422 and refused.headers["content-type"] == PROBLEM
+    assert aps.extensions.notified == []
+
+
 # --- Property: accepted values parse back from every vendor's files --------------------------
 
 LABELS = TypeAdapter(Label)

@@ -137,6 +137,18 @@ async def test_wrong_role_is_403(front: tuple[httpx.AsyncClient, Recorder]) -> N
     assert recorder.requests == []
 
 
+async def test_a_number_where_a_boolean_belongs_is_422(
+    front: tuple[httpx.AsyncClient, Recorder],
+) -> None:
+    # Found by schemathesis: `{"disabled": 1}` would have disabled the account.
+    client, _ = front
+    admin = await bearer(client, "admin", ADMIN_PASSWORD)
+    await add_user(client, admin, "vic", "viewer")
+    refused = await client.patch("/api/v1/users/vic", headers=admin, json={"disabled": 1})
+    assert refused.status_code == 422 and refused.headers["content-type"] == PROBLEM
+    assert (await client.get("/api/v1/users/vic", headers=admin)).json()["disabled"] is False
+
+
 async def test_token_in_a_query_string_is_ignored(
     front: tuple[httpx.AsyncClient, Recorder],
 ) -> None:

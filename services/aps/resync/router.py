@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from services.aps.audit import record
 from services.aps.deps import CatalogDep, ExtensionsDep, SettingsDep
@@ -36,7 +36,9 @@ REPORT_EXAMPLE: dict[str, Any] = {
 class ResyncRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reboot": False}]})
 
-    reboot: bool = Field(default=False, description="Ask the phone to reboot, not only re-fetch")
+    reboot: StrictBool = Field(
+        default=False, description="Ask the phone to reboot, not only re-fetch"
+    )
 
 
 class ResyncReport(BaseModel):

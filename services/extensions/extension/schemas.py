@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from services.extensions.fields import DisplayName, Email, ExtensionNumber, FullName, Password
 
@@ -27,7 +27,7 @@ class Shared(BaseModel):
     """Shared SIP support: `max_devices` slots when enabled, one slot otherwise."""
 
     model_config = _STRICT
-    enabled: bool = False
+    enabled: StrictBool = False
     max_devices: int = Field(default=1, ge=1, le=99)
 
     @model_validator(mode="after")
@@ -41,7 +41,7 @@ class SharedPatch(BaseModel):
     """Omitted members keep their value; disabling shared support lowers to one device."""
 
     model_config = _STRICT
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     max_devices: int | None = Field(default=None, ge=1, le=99)
 
 
@@ -49,7 +49,7 @@ class NoAnswer(BaseModel):
     """What happens when no slot answers within `ring_seconds`."""
 
     model_config = _STRICT
-    voicemail: bool = False
+    voicemail: StrictBool = False
     ring_seconds: int = Field(default=30, ge=5, le=300)
 
 
