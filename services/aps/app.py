@@ -128,6 +128,7 @@ def create_app(
     app.state.catalog = Catalog.builtin()
     app.state.sealer = _sealer(settings)
     app.state.index = ProvisioningIndex(sealer=app.state.sealer)
+    app.state.common_file_vendors = _common_file_vendors(app.state.catalog)
     app.state.nonces = Nonces(settings.service_token_secret.get_secret_value())
     app.state.guard = _guard(settings)
     app.state.fetches = FetchRecorder()
@@ -142,3 +143,13 @@ def create_app(
     include_softphones(app)
     protect_openapi(app)
     return app
+
+
+def _common_file_vendors(catalog: Catalog) -> dict[str, str]:
+    """Common file name → vendor, so phone fetches can be counted by vendor."""
+    owners: dict[str, str] = {}
+    for vendor in catalog:
+        names = getattr(vendor, "common_file_names", None)
+        for name in names() if names else []:
+            owners.setdefault(name.lower(), vendor.name)
+    return owners

@@ -206,3 +206,12 @@ async def test_incremental_planning_still_sees_edits_deletions_and_telephony(aps
     carried = await aps.commit()
     assert carried["changed"] == [A]
     assert carried["missing_lines"] == [{"device": B, "line": 1, "auth_name": "100_2"}]
+
+
+async def test_commit_and_render_durations_are_measured_for_prometheus(aps) -> None:
+    await aps.create(A, "yealink", "T46U", [(1, "100")])
+    await aps.commit()
+    await aps.commit()
+    text = (await aps.client.get("/metrics")).text
+    assert 'shareline_commit_duration_seconds_count{kind="aps"} 2.0' in text
+    assert "shareline_render_duration_seconds_count 2.0" in text

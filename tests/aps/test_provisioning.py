@@ -314,3 +314,23 @@ async def test_the_phone_path_needs_a_service_token(aps) -> None:
         assert response.status_code == 401
         assert PW100 not in response.text
         assert "service token" in response.json()["detail"]
+
+
+async def test_phone_fetches_are_counted_by_vendor_and_outcome(aps) -> None:
+    await _two_phones(aps)
+    own = aps.device_password(DESK)
+    first = await aps.client.get(f"/provision/{DESK}.cfg", headers=phone_headers(DESK, own))
+    etag = {"If-None-Match": first.headers["etag"]}
+    await aps.client.get(f"/provision/{DESK}.cfg", headers=phone_headers(DESK, own, **etag))
+    common = await aps.client.get("/provision/y000000000108.cfg", headers=site())
+    assert common.status_code == 200
+    await aps.client.get("/provision/00156500ffff.cfg", headers=phone_headers(DESK, own))
+    text = (await aps.client.get("/metrics")).text
+    for vendor, outcome in [
+        ("yealink", "served"),
+        ("yealink", "not-modified"),
+        ("unknown", "unauthorized"),
+    ]:
+        line = f'shareline_provision_fetches_total{{outcome="{outcome}",vendor="{vendor}"}}'
+        assert line in text, line
+    assert 'shareline_provision_fetches_total{outcome="served",vendor="yealink"} 2.0' in text

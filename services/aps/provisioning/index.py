@@ -39,6 +39,7 @@ class DeviceAccess:
     credential_hash: str
     enrolled: bool
     digest_ha1: str | None = None  # for HTTP Digest; held in memory only
+    vendor: str = "unknown"
 
 
 @dataclass
@@ -105,18 +106,28 @@ class ProvisioningIndex:
         ids = sorted(device_ids)
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            for device_id, credential_hash, enrolled_at, sealed in session.exec(
+            for device_id, credential_hash, enrolled_at, sealed, vendor in session.exec(
                 select(
                     Device.id,
                     Device.credential_hash,
                     Device.enrolled_at,
                     Device.credential_sealed,
+                    Device.vendor,
                 ).where(col(Device.id).in_(chunk))
             ):
                 digest = ha1(device_id, self.sealer.unseal(sealed)) if self.sealer else None
                 self.devices[device_id] = DeviceAccess(
-                    credential_hash, enrolled_at is not None, digest
+                    credential_hash, enrolled_at is not None, digest, vendor
                 )
 
     def lookup(self, name: str) -> FileEntry | None:
         return self.files.get(name)
+
+    def vendor_of(self, entry: FileEntry | None, common_vendors: dict[str, str]) -> str:
+        """The vendor a served file belongs to, for metrics ("unknown" for misses)."""
+        if entry is None:
+            return "unknown"
+        if entry.device_id is None:
+            return common_vendors.get(entry.name, "unknown")
+        access = self.devices.get(entry.device_id)
+        return access.vendor if access else "unknown"

@@ -25,6 +25,7 @@ from services.aps.provisioning.identify import (
 from services.aps.provisioning.index import DeviceAccess, FileEntry, ProvisioningIndex
 from services.common.db import READ, unit_of_work
 from services.common.errors import PROBLEM_MEDIA_TYPE, problem_type
+from services.common.metrics import metrics_for
 from services.common.service_tokens import Caller, require_caller
 
 
@@ -177,6 +178,26 @@ def _file_response(request: Request, entry: FileEntry) -> Response:
     },
 )
 async def provision(filename: str, request: Request, caller: PhoneCallerDep) -> Response:
+    response = await _answer(filename, request, caller)
+    state = request.app.state
+    index: ProvisioningIndex = state.index
+    vendor = index.vendor_of(index.lookup(filename.lower()), state.common_file_vendors)
+    outcome = FETCH_OUTCOMES.get(response.status_code, str(response.status_code))
+    metrics_for(request.app).provision_fetches.labels(vendor=vendor, outcome=outcome).inc()
+    return response
+
+
+FETCH_OUTCOMES = {
+    200: "served",
+    304: "not-modified",
+    400: "bad-name",
+    401: "unauthorized",
+    404: "not-found",
+    429: "banned",
+}
+
+
+async def _answer(filename: str, request: Request, caller: Caller) -> Response:
     state = request.app.state
     address = client_address(request, caller)
     wait = state.guard.admit(address)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -18,6 +19,7 @@ from services.common.bounds import MAX_DB_INT
 from services.common.db import on_commit
 from services.common.deps import SessionDep
 from services.common.errors import NotFound, problem_responses
+from services.common.metrics import metrics_for
 from services.common.service_app import protected_router
 from services.common.service_tokens import CallerDep
 
@@ -141,7 +143,9 @@ def create_commit(
     sealer: SealerDep,
     settings: SettingsDep,
 ) -> SnapshotPublic:
-    snapshot = service.commit(session, telephony, catalog, settings, sealer, caller.actor)
+    started = time.perf_counter()
+    with metrics_for(request.app).render_seconds.time():
+        snapshot = service.commit(session, telephony, catalog, settings, sealer, caller.actor)
     record(
         session,
         caller.actor,
@@ -151,7 +155,12 @@ def create_commit(
         rendered=snapshot.devices_rendered,
     )
     app = request.app
-    on_commit(session, lambda: app.state.index.refresh(app.state.engine))
+
+    def published() -> None:
+        app.state.index.refresh(app.state.engine)
+        metrics_for(app).commit_seconds.labels(kind="aps").observe(time.perf_counter() - started)
+
+    on_commit(session, published)
     return _public(snapshot)
 
 
