@@ -47,8 +47,14 @@ def create_db_engine(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
+    # Like SQLite's busy timeout: a lock held too long ends in a 503, never a hang.
+    # Options given in the URL (`?options=-c lock_timeout=...`) take precedence.
+    connect_args = (
+        {} if "options" in parsed.query else {"options": f"-c lock_timeout={int(busy_timeout_ms)}"}
+    )
     return create_engine(
         parsed,
+        connect_args=connect_args,
         pool_pre_ping=True,
         pool_size=pool_size,
         max_overflow=pool_size,
@@ -103,15 +109,17 @@ def _run_hooks(session: Session, key: str) -> None:
 def unit_of_work(engine: Engine, mode: str = WRITE) -> Iterator[Session]:
     """One transaction: commits on success, rolls back on error, then runs the hooks."""
     session = Session(engine, expire_on_commit=False)
-    if is_sqlite(engine):
-        session.connection(execution_options={"transaction_mode": mode})
     try:
+        if is_sqlite(engine):
+            # BEGIN IMMEDIATE happens here: a lock held elsewhere surfaces as busy below.
+            session.connection(execution_options={"transaction_mode": mode})
         yield session
         session.commit()
     except OperationalError as exc:
         session.rollback()
         _run_hooks(session, "after_rollback")
-        if "locked" in str(exc).lower() or "could not serialize" in str(exc).lower():
+        message = str(exc).lower()
+        if any(sign in message for sign in ("locked", "could not serialize", "lock timeout")):
             raise ServiceUnavailable(
                 "the database is busy; try again", retry_after_seconds=1
             ) from exc

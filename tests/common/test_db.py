@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -14,6 +16,8 @@ from services.common.db import (
     on_rollback,
     unit_of_work,
 )
+from services.common.errors import ServiceUnavailable
+from tests.support.databases import make_database_url
 
 
 class CounterRow(SQLModel, table=True):
@@ -81,3 +85,29 @@ def test_commit_hooks_run_after_the_data_is_visible(engine) -> None:
         session.add(row)
         on_commit(session, look)
     assert seen == [7]
+
+
+@pytest.mark.skipif(
+    not os.environ.get("SHARELINE_TEST_POSTGRES_URL"),
+    reason="needs PostgreSQL: set SHARELINE_TEST_POSTGRES_URL (as .ci/run does)",
+)
+def test_postgresql_connections_wait_for_a_lock_no_longer_than_the_busy_timeout(
+    tmp_path: Path,
+) -> None:
+    engine = create_db_engine(make_database_url(tmp_path, "locks"), busy_timeout_ms=1234)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "1234ms"
+    engine.dispose()
+
+
+def test_a_write_lock_held_elsewhere_is_a_503_not_a_hang(engine, tmp_path: Path) -> None:
+    quick = create_db_engine(f"sqlite:///{tmp_path / 'test.db'}", busy_timeout_ms=200)
+    holder = sqlite3.connect(tmp_path / "test.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(ServiceUnavailable), unit_of_work(quick):
+            pass
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        quick.dispose()
