@@ -22,10 +22,12 @@ from gateway.auth.router import auth_router
 from gateway.auth.tokens import AdminTokens
 from gateway.body_guard import BodyGuard
 from gateway.metrics_guard import serve_metrics_to_direct_callers_only
+from gateway.phone_path import PhonePath
 from gateway.proxy import Upstream, client_address, forward, read_body
 from gateway.routes_table import route_for
 from gateway.settings import Settings
 from gateway.trusted_proxies import TrustedProxies
+from gateway.upstream_pool import UpstreamPool
 from gateway.users.bootstrap import ensure_first_admin
 from gateway.users.router import users_router
 from services.common.app_factory import build_app
@@ -42,6 +44,7 @@ SERVICES = ("extensions", "licensing", "aps")
 UPSTREAM_POOLS = 8
 PROXY_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 OPENAPI_CACHE_SECONDS = 30.0
+PHONE_ROUTE = "/provision/{rest:path}"
 
 
 def _upstream_url(settings: Settings, service: str) -> str:
@@ -131,6 +134,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
             for name in SERVICES
         }
+        # The phone path's own keep-alive connections to APS (gateway/phone_path.py).
+        aps_timeout = _upstream_timeout(settings, "aps")
+        app.state.upstreams["aps"].pool = UpstreamPool.for_url(
+            _upstream_url(settings, "aps"),
+            timeout=aps_timeout,
+            connect_timeout=min(aps_timeout, 3.0),
+        )
         app.state.openapi_cache = None
         try:
             yield
@@ -206,4 +216,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for prefix in ("/api/v1/{rest:path}", "/provision/{rest:path}"):
         app.add_api_route(prefix, proxy, methods=PROXY_METHODS, include_in_schema=False)
+    # The phone path skips FastAPI's routing: innermost middleware, after the body guard.
+    phone_route = next(r for r in app.router.routes if getattr(r, "path", "") == PHONE_ROUTE)
+    app.user_middleware.append(
+        Middleware(
+            PhonePath,
+            trusted_proxies=trusted_proxies,
+            max_body_bytes=settings.max_body_bytes,
+            route=phone_route,
+        )
+    )
     return app

@@ -16,6 +16,7 @@ from fastapi import Request
 from starlette.responses import Response
 
 from gateway.routes_table import Route
+from gateway.upstream_pool import UpstreamPool
 from services.common.errors import (
     NotFound,
     PayloadTooLarge,
@@ -79,6 +80,8 @@ class Upstream:
         self.minter = minter
         self.clients = [client, *more_clients]
         self._turn = 0
+        # The phone path's own keep-alive client (gateway/upstream_pool.py), if any.
+        self.pool: UpstreamPool | None = None
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -87,6 +90,7 @@ class Upstream:
     @client.setter
     def client(self, client: httpx.AsyncClient) -> None:
         self.clients = [client]
+        self.pool = None  # whoever swaps the client (tests) gets every request through it
 
     def next_client(self) -> httpx.AsyncClient:
         self._turn = (self._turn + 1) % len(self.clients)
@@ -95,6 +99,8 @@ class Upstream:
     async def aclose(self) -> None:
         for client in self.clients:
             await client.aclose()
+        if self.pool is not None:
+            await self.pool.aclose()
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -151,10 +157,20 @@ async def forward(
     except httpx.InvalidURL as exc:
         # A decoded path with control characters names nothing any service serves.
         raise NotFound("no such resource") from exc
+    upstream_response = await send_upstream(upstream, request.method, url, headers, body)
+    return response_from(upstream_response)
+
+
+async def send_upstream(
+    upstream: Upstream,
+    method: str,
+    url: httpx.URL,
+    headers: list[tuple[str, str]],
+    body: bytes,
+) -> httpx.Response:
+    """The upstream's answer through httpx; 504 on a timeout, 503 when unreachable."""
     try:
-        upstream_response = await upstream.next_client().request(
-            request.method, url, headers=headers, content=body
-        )
+        return await upstream.next_client().request(method, url, headers=headers, content=body)
     except httpx.TimeoutException as exc:
         raise GatewayTimeout(
             f"the {upstream.name} service did not answer in time", service=upstream.name
@@ -164,6 +180,9 @@ async def forward(
         raise ServiceUnavailable(
             f"the {upstream.name} service is unavailable", service=upstream.name
         ) from exc
+
+
+def response_from(upstream_response: httpx.Response) -> Response:
     response_headers = {
         k: v
         for k, v in upstream_response.headers.items()
