@@ -11,11 +11,8 @@ a device that does not exist gives `None`; any other problem APS answers is rais
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-import httpx
-
-from services.common.errors import ProblemError, ServiceUnavailable
+from services.common.errors import RemoteProblem
 from services.common.http import ServiceClient
 
 
@@ -39,27 +36,19 @@ class DeviceInfo:
     current: bool  # the device last fetched the files of its latest render
 
 
-class ApsProblem(ProblemError):
+class ApsProblem(RemoteProblem):
     """A problem APS answered, re-rendered verbatim."""
-
-    def __init__(self, body: dict[str, Any]) -> None:
-        super().__init__(body.get("detail"))
-        self.body = body
-
-    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
-        body = dict(self.body)
-        if instance:
-            body["instance"] = instance
-        return body
 
 
 class ApsClient(ServiceClient):
     """Vendors and devices as APS sees them."""
 
+    problem_class = ApsProblem
+
     service_name = "aps"
 
     def vendors(self) -> list[VendorInfo]:
-        body = self._ok(self.request("GET", "/api/v1/aps/vendors"))
+        body = self.answer(self.request("GET", "/api/v1/aps/vendors"))
         return [
             VendorInfo(
                 v["name"], v["title"], tuple(v["models"]), v["max_lines"], dict(v["check_sync"])
@@ -71,7 +60,7 @@ class ApsClient(ServiceClient):
         response = self.request("GET", f"/api/v1/aps/devices/{device_id}")
         if response.status_code == 404:
             return None
-        body = self._ok(response)
+        body = self.answer(response)
         fetch = body.get("last_fetch") or {}
         return DeviceInfo(
             id=body["id"],
@@ -82,28 +71,6 @@ class ApsClient(ServiceClient):
             last_fetch_revision=fetch.get("revision"),
             current=bool(fetch.get("current")),
         )
-
-    def _ok(self, response: httpx.Response) -> Any:
-        if response.status_code < 400:
-            return response.json()
-        if response.status_code in (502, 503, 504):
-            raise ServiceUnavailable(
-                f"the aps service is unavailable ({response.status_code})",
-                service=self.service_name,
-            )
-        try:
-            problem = response.json()
-        except ValueError:
-            problem = None
-        if not isinstance(problem, dict) or "type" not in problem:
-            problem = {
-                "type": "urn:shareline:problem:bad-gateway",
-                "title": "Bad gateway",
-                "status": 502,
-                "detail": f"the aps service answered {response.status_code}",
-                "service": self.service_name,
-            }
-        raise ApsProblem(problem)
 
 
 __all__ = ["ApsClient", "ApsProblem", "DeviceInfo", "VendorInfo"]

@@ -137,6 +137,21 @@ class ServiceUnavailable(ProblemError):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
 
 
+class RemoteProblem(ProblemError):
+    """A problem another service answered, re-rendered verbatim to our own caller."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        super().__init__(body.get("detail"))
+        self.body = body
+        self.http_status = int(body.get("status") or 502)
+
+    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
+        body = dict(self.body)
+        if instance:
+            body["instance"] = instance
+        return body
+
+
 _STATUS_SLUGS = {
     400: ("bad-request", "Bad request"),
     401: ("unauthorized", "Unauthorized"),

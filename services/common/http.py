@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from services.common.errors import BadGateway, ServiceUnavailable
+from services.common.errors import BadGateway, RemoteProblem, ServiceUnavailable
 from services.common.logs import request_id_var
 from services.common.service_tokens import HEADER, TokenMinter
 
@@ -91,10 +91,28 @@ class ServiceClient:
             time.sleep(0.05 * 2**attempt)
         raise AssertionError("unreachable")
 
-    def expect_json(self, response: httpx.Response) -> Any:
-        if response.status_code >= 500:
-            raise BadGateway(
-                f"the {self.service_name} service answered {response.status_code}",
+    problem_class: type[RemoteProblem] = RemoteProblem
+
+    def answer(self, response: httpx.Response) -> Any:
+        """The JSON body of a success; otherwise the service's problem, raised as ours.
+
+        An upstream that is down or overloaded is 503 naming it; an answer that is not a
+        problem document becomes a 502.
+        """
+        if response.status_code < 400:
+            return response.json()
+        if response.status_code in (502, 503, 504):
+            raise ServiceUnavailable(
+                f"the {self.service_name} service is unavailable ({response.status_code})",
                 service=self.service_name,
             )
-        return response.json()
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = None
+        if not isinstance(problem, dict) or "type" not in problem:
+            problem = BadGateway(
+                f"the {self.service_name} service answered {response.status_code}",
+                service=self.service_name,
+            ).to_problem()
+        raise self.problem_class(problem)

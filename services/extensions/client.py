@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-import httpx
-
-from services.common.errors import ProblemError, ServiceUnavailable
+from services.common.errors import RemoteProblem
 from services.common.http import ServiceClient
 
 RingMode = Literal["ring", "distinctive", "silent"]
@@ -74,28 +72,19 @@ class Contact:
     uri: str | None
 
 
-class ExtensionsProblem(ProblemError):
+class ExtensionsProblem(RemoteProblem):
     """A problem the extensions service answered, re-rendered verbatim."""
-
-    def __init__(self, body: dict[str, Any]) -> None:
-        super().__init__(body.get("detail"))
-        self.body = body
-        self.http_status = int(body.get("status") or 502)
-
-    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
-        body = dict(self.body)
-        if instance:
-            body["instance"] = instance
-        return body
 
 
 class ExtensionsClient(ServiceClient):
     """Committed telephony state, endpoint registration, SIP NOTIFY."""
 
+    problem_class = ExtensionsProblem
+
     service_name = "extensions"
 
     def committed(self) -> CommittedTelephony:
-        body = self._ok(self.request("GET", "/internal/v1/telephony/committed"))
+        body = self.answer(self.request("GET", "/internal/v1/telephony/committed"))
         return _committed_from(body)
 
     def committed_unless(self, etag: str | None) -> tuple[CommittedTelephony | None, str | None]:
@@ -105,7 +94,7 @@ class ExtensionsClient(ServiceClient):
         response = self.request("GET", "/internal/v1/telephony/committed", headers=headers)
         if etag and response.status_code == 304:
             return None, etag
-        return _committed_from(self._ok(response)), response.headers.get("etag")
+        return _committed_from(self.answer(response)), response.headers.get("etag")
 
     def contacts(self, endpoints: list[str]) -> dict[str, Contact]:
         # A read: safe to retry although it is a POST.
@@ -115,7 +104,7 @@ class ExtensionsClient(ServiceClient):
             json={"endpoints": list(endpoints)},
             headers={"Idempotency-Key": "contacts"},
         )
-        body = self._ok(response)
+        body = self.answer(response)
         return {name: Contact(**c) for name, c in body["contacts"].items()}
 
     def notify(self, endpoints: list[str], event: str) -> dict[str, NotifyResult]:
@@ -124,31 +113,8 @@ class ExtensionsClient(ServiceClient):
             "/internal/v1/telephony/notify",
             json={"endpoints": list(endpoints), "event": event},
         )
-        results: dict[str, NotifyResult] = self._ok(response)["results"]
+        results: dict[str, NotifyResult] = self.answer(response)["results"]
         return results
-
-    def _ok(self, response: httpx.Response) -> dict[str, Any]:
-        if response.status_code < 400:
-            body: dict[str, Any] = response.json()
-            return body
-        if response.status_code in (502, 503, 504):
-            raise ServiceUnavailable(
-                f"the extensions service is unavailable ({response.status_code})",
-                service=self.service_name,
-            )
-        try:
-            problem = response.json()
-        except ValueError:
-            problem = None
-        if not isinstance(problem, dict) or "type" not in problem:
-            problem = {
-                "type": "urn:shareline:problem:bad-gateway",
-                "title": "Bad gateway",
-                "status": 502,
-                "detail": f"the extensions service answered {response.status_code}",
-                "service": self.service_name,
-            }
-        raise ExtensionsProblem(problem)
 
 
 __all__ = [
