@@ -109,6 +109,21 @@ Content-Length: 0
 """
 
 
+def _reply(status: str, *, to_tag: bool = False, cseq: str = "[last_CSeq:]") -> str:
+    """A sipp `<send>` answering the last request with `status` and no body."""
+    to = "[last_To:];tag=[pid]SIPpTag01[call_number]" if to_tag else "[last_To:]"
+    return f"""  <send><![CDATA[
+SIP/2.0 {status}
+[last_Via:]
+[last_From:]
+{to}
+[last_Call-ID:]
+{cseq}
+Content-Length: 0
+
+]]></send>"""
+
+
 _REPLY_HEADERS = """\
 [last_Via:]
 [last_From:]
@@ -130,27 +145,9 @@ SIP/2.0 180 Ringing
 ]]></send>
 """
     if answer_after_ms is None:
-        after = """  <recv request="CANCEL"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-  <send><![CDATA[
-SIP/2.0 487 Request Terminated
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-CSeq: [cseq] INVITE
-Content-Length: 0
-
-]]></send>
+        after = f"""  <recv request="CANCEL"/>
+{_reply("200 OK", to_tag=True)}
+{_reply("487 Request Terminated", to_tag=True, cseq="CSeq: [cseq] INVITE")}
   <recv request="ACK" next="end"/>
 """
     else:
@@ -165,38 +162,11 @@ Content-Length: [len]
 {_SDP}]]></send>
   <recv request="ACK"/>
 {_mid_call('  <recv request="BYE" next="byed"/>')}  <label id="byed"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
+{_reply("200 OK")}
   <nop next="end"/>
   <label id="cancelled"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-  <send><![CDATA[
-SIP/2.0 487 Request Terminated
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-CSeq: [cseq] INVITE
-Content-Length: 0
-
-]]></send>
+{_reply("200 OK")}
+{_reply("487 Request Terminated", to_tag=True, cseq="CSeq: [cseq] INVITE")}
   <recv request="ACK" next="end"/>
 """
     return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
@@ -205,28 +175,10 @@ Content-Length: 0
   <recv request="NOTIFY" optional="true" next="ok"/>
   <recv request="OPTIONS" next="ok"/>
   <label id="ok"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
+{_reply("200 OK", to_tag=True)}
   <nop next="end"/>
   <label id="invite"/>
-  <send><![CDATA[
-SIP/2.0 100 Trying
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
+{_reply("100 Trying")}
 {ringing}{after}  <label id="end"/>
 </scenario>
 """
@@ -309,16 +261,7 @@ Content-Length: 0
   <recv response="200"/>
   <nop next="end"/>
   <label id="byed"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
+{_reply("200 OK")}
   <label id="end"/>
 </scenario>
 """
