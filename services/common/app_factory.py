@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 
 from services.common.errors import PROBLEM_MEDIA_TYPE, Problem, install_error_handlers
 from services.common.health import ReadinessCheck, health_router
+from services.common.heap import settled_after_startup
 from services.common.logs import configure_logging
 from services.common.metrics import install_metrics
 from services.common.middleware import RequestIdMiddleware, WriteConcurrencyLimit
@@ -35,7 +36,7 @@ def build_app(
         title=title,
         description=description,
         version=version,
-        lifespan=lifespan,  # type: ignore[arg-type]
+        lifespan=settled_after_startup(lifespan),
     )
     app.state.settings = settings
     app.state.service_name = name

@@ -21,6 +21,7 @@ from services.aps.devices.models import Device
 from services.aps.provisioning.credentials import ha1
 from services.aps.snapshots.models import ApsState, SnapshotFile
 from services.common.db import READ, unit_of_work
+from services.common.heap import freeze_survivors
 
 log = logging.getLogger("shareline.aps.index")
 
@@ -61,6 +62,7 @@ class ProvisioningIndex:
             self._apply(session, self.revision, latest)
             log.info("provisioning index at snapshot %s (%s files)", latest, len(self.files))
             self.revision = latest
+            freeze_survivors()
             return True
 
     def _apply(self, session: Session, known: int, latest: int) -> None:
