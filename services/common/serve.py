@@ -21,6 +21,7 @@ def serve(name: str, create_app: Callable[[Any], Any], settings: Any, default_po
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     app = create_app(settings)
+    app.state.settle_heap = True  # services.common.heap: freeze what start-up built
     release_memory_after_startup(app)
     uvicorn.run(
         app,

@@ -1,0 +1,98 @@
+"""Keeping a service's resident memory near what it actually uses (glibc's malloc).
+
+CPython hands every block larger than 512 bytes (file contents, list and dict storage)
+to the C library's malloc. glibc keeps freed memory for reuse instead of returning it to
+the system, so after a commit that built 10,000 devices' files the process stays as
+large as the commit made it, and each thread that allocates may get an arena of its own.
+Two remedies, both no-ops where the C library is not glibc (musl, macOS):
+
+- `limit_malloc_arenas` caps the number of arenas, like `MALLOC_ARENA_MAX`, but from
+  inside the process so it holds however the service is started;
+- `release_freed_memory` gives the free pages of every arena back (`malloc_trim`), once
+  a big piece of work is over; `release_freed_memory_soon` does it off the request path.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import logging
+import sys
+import threading
+from typing import Any
+
+log = logging.getLogger("shareline.memory")
+
+M_ARENA_MAX = -8  # glibc's <malloc.h>
+DEFAULT_ARENAS = 2
+# Long enough for the request that asked to finish and drop what it built.
+RELEASE_DELAY_SECONDS = 0.2
+
+
+@functools.cache
+def glibc() -> Any | None:
+    """The process's C library when it is glibc, else None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None)  # the symbols already loaded into this process
+    except OSError:
+        return None
+    if not hasattr(libc, "gnu_get_libc_version"):
+        return None  # musl or another libc: no mallopt/malloc_trim semantics to rely on
+    return libc
+
+
+def limit_malloc_arenas(arenas: int = DEFAULT_ARENAS, libc: Any | None = None) -> bool:
+    """Let malloc create at most `arenas` arenas; True when the C library took it.
+
+    Call it before the process starts threads: an arena made earlier stays.
+    """
+    libc = libc if libc is not None else glibc()
+    mallopt = getattr(libc, "mallopt", None) if libc is not None else None
+    if mallopt is None:
+        return False
+    return bool(mallopt(ctypes.c_int(M_ARENA_MAX), ctypes.c_int(arenas)))
+
+
+def release_freed_memory(libc: Any | None = None) -> bool:
+    """Return malloc's free pages to the system; True when the C library supports it."""
+    libc = libc if libc is not None else glibc()
+    malloc_trim = getattr(libc, "malloc_trim", None) if libc is not None else None
+    if malloc_trim is None:
+        return False
+    malloc_trim(ctypes.c_size_t(0))
+    return True
+
+
+def release_freed_memory_soon(delay_seconds: float = RELEASE_DELAY_SECONDS) -> None:
+    """`release_freed_memory` in a moment, on a thread of its own.
+
+    For commit hooks: the commit's response goes out without waiting for the trim, and
+    by the time it runs the request has dropped the data it built.
+    """
+    global _pending
+    if glibc() is None:
+        return
+    with _pending_lock:
+        if _pending:  # one trim already waiting covers this request's memory too
+            return
+        _pending = True
+    timer = threading.Timer(delay_seconds, _release_quietly)
+    timer.daemon = True
+    timer.name = "shareline-memory-release"
+    timer.start()
+
+
+_pending_lock = threading.Lock()
+_pending = False
+
+
+def _release_quietly() -> None:
+    global _pending
+    with _pending_lock:
+        _pending = False
+    try:
+        release_freed_memory()
+    except Exception:  # a failed trim costs memory, never the service
+        log.exception("giving freed memory back failed")
