@@ -22,9 +22,10 @@ from services.common.service_app import (
     protect_openapi,
 )
 from services.licensing.allocations import models as _allocation_tables  # noqa: F401
+from services.licensing.allocations.batching import WriteBatcher
 from services.licensing.allocations.idempotency import forget_old
 from services.licensing.allocations.reconcile import release_expired
-from services.licensing.allocations.router import internal, public
+from services.licensing.allocations.router import batched, internal, public
 from services.licensing.audit import models as _audit_tables  # noqa: F401
 from services.licensing.audit.router import router as audit_router
 from services.licensing.clock import Clock, system_clock
@@ -36,6 +37,7 @@ from services.licensing.pools.service import ensure_pools, lock_all_pools, set_c
 from services.licensing.settings import Settings
 from services.licensing.system import ensure_system, record_time_seen
 from services.licensing.transaction import in_transaction
+from services.licensing.write_limit import exempt_batched_routes
 
 NAME = "licensing"
 RECONCILER_ACTOR = "service:licensing-reconciler"
@@ -53,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = open_database(app, settings.database_url, "lic")
         install_service_auth(app, settings, NAME)
         bootstrap(engine, settings, app.state.clock)
+        app.state.write_batcher = WriteBatcher(engine, settings)
+        warm_routes(app)
         reconciler = asyncio.create_task(reconcile_periodically(app, settings))
         try:
             yield
@@ -60,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             reconciler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reconciler
+            await app.state.write_batcher.close()
             engine.dispose()
 
     app = build_app(
@@ -70,13 +75,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         readiness={"database": database_check},
     )
+    exempt_batched_routes(app, settings.max_concurrent_writes)
     app.state.clock = system_clock
     app.include_router(keys_router)
     app.include_router(public)
     app.include_router(audit_router)
     app.include_router(internal)
+    app.include_router(batched)
     protect_openapi(app)
     return app
+
+
+def warm_routes(app: FastAPI) -> None:
+    """Match one request against every route now, not in the first burst of traffic.
+
+    FastAPI prepares an included router's routes on the first match (pydantic schemas for
+    every parameter): ~0.3 s of the event loop that would land on the first requests.
+    """
+    scope = {"type": "http", "method": "POST", "path": "/internal/v1/reservations"}
+    for route in app.router.routes:
+        route.matches(scope)
 
 
 def bootstrap(engine: Engine, settings: Settings, clock: Clock) -> None:

@@ -63,10 +63,12 @@ def claim(
 def store(
     session: Session, *, operation: str, key: str, status_code: int, body: dict[str, Any]
 ) -> None:
-    row = _row(session, operation, key)
-    row.status_code = status_code
-    row.response = body
-    session.add(row)
+    table = LicIdempotency.__table__  # type: ignore[attr-defined]
+    session.connection().execute(
+        table.update()
+        .where(table.c.operation == operation, table.c.key == key)
+        .values(status_code=status_code, response=body)
+    )
 
 
 def _row(session: Session, operation: str, key: str) -> LicIdempotency:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Header, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi import Request as HttpRequest
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, func
@@ -18,6 +18,7 @@ from services.common.metrics import metrics_for
 from services.common.service_app import protected_router
 from services.common.service_tokens import CallerDep
 from services.licensing.allocations import idempotency
+from services.licensing.allocations.batching import WriteBatcher
 from services.licensing.allocations.models import CONFIRMED, RESERVED, LicAllocation
 from services.licensing.allocations.reconcile import (
     release_expired,
@@ -44,8 +45,14 @@ from services.licensing.client import (
     ReservationExpired,
     ReservationNotFound,
 )
-from services.licensing.clock import NowDep, from_db
-from services.licensing.deps import LimitQuery, OffsetQuery, SettingsDep
+from services.licensing.clock import NowDep, current_time, from_db
+from services.licensing.deps import (
+    CallerOnLoop,
+    LimitQuery,
+    OffsetQuery,
+    SettingsDep,
+    caller_on_loop,
+)
 from services.licensing.openapi import problems
 from services.licensing.pools.service import lock_all_pools
 from services.licensing.system import record_time_seen
@@ -79,9 +86,11 @@ KEY_REUSED = IdempotencyKeyReused(
 
 internal = protected_router()
 public = protected_router()
+# Its routes are async and verify the service token on the event loop (no thread handoff).
+batched = APIRouter(dependencies=[Depends(caller_on_loop)])
 
 
-@internal.post(
+@batched.post(
     "/internal/v1/reservations",
     status_code=201,
     response_model=ReservationOut,
@@ -89,32 +98,29 @@ public = protected_router()
     responses=problems(401, 409, 422, 503, examples=(*ALLOCATION_REFUSALS, KEY_REUSED)),
     tags=["internal"],
 )
-def reserve_units(
-    body: PoolHolders,
-    key: IdempotencyKey,
-    engine: EngineDep,
-    caller: CallerDep,
-    now: NowDep,
-    settings: SettingsDep,
-    http: HttpRequest,
+async def reserve_units(
+    body: PoolHolders, key: IdempotencyKey, caller: CallerOnLoop, http: HttpRequest
 ) -> JSONResponse:
-    request = Request(caller.service, caller.actor, now, settings)
+    """Taken with the other reservations queued meanwhile, in one transaction (batching.py)."""
+    now = current_time(http)
+    request = Request(caller.service, caller.actor, now, http.app.state.settings)
     allocations = metrics_for(http.app).allocations
+    batcher: WriteBatcher = http.app.state.write_batcher
     try:
-        response = _idempotent(
-            engine,
+        status, answer = await batcher.submit(
             operation="reserve",
             key=key,
             payload=body.model_dump(),
             now=now,
             status_code=201,
-            work=lambda session: reserve(session, request, body.pool, body.holders),
+            pools=(body.pool,),
+            work=lambda session, scope: reserve(session, scope, request, body.pool, body.holders),
         )
     except ProblemError as refused:
         allocations.labels(pool=body.pool, outcome=refused.slug).inc()
         raise
     allocations.labels(pool=body.pool, outcome="granted").inc()
-    return response
+    return JSONResponse(answer, status_code=status)
 
 
 @internal.post(

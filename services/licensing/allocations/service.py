@@ -23,7 +23,8 @@ from services.licensing.allocations.models import (
     LicAllocation,
     LicReservation,
 )
-from services.licensing.audit.service import record
+from services.licensing.allocations.scope import WriteScope
+from services.licensing.audit.service import append, record
 from services.licensing.client import (
     PoolExhausted,
     ReservationConfirmed,
@@ -32,8 +33,11 @@ from services.licensing.client import (
 )
 from services.licensing.clock import from_db, to_db
 from services.licensing.keys.service import license_state
-from services.licensing.pools.service import give_back, lock_pool, take
+from services.licensing.pools.service import give_back, lock_pool, take, take_locked
 from services.licensing.settings import Settings
+
+_RESERVATIONS = LicReservation.__table__  # type: ignore[attr-defined]
+_ALLOCATIONS = LicAllocation.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -46,44 +50,88 @@ class Request:
     settings: Settings
 
 
-def reserve(session: Session, req: Request, pool: str, holders: list[str]) -> dict[str, Any]:
-    """Hold units for `holders` (all or nothing) until confirmed or expired."""
-    license_state(session, req.settings, req.now).check_may_allocate()
-    pool_row = lock_pool(session, pool)
-    held = active_allocations(session, pool, holders)
+def reserve(
+    session: Session, scope: WriteScope, req: Request, pool: str, holders: list[str]
+) -> dict[str, Any]:
+    """Hold units for `holders` (all or nothing) until confirmed or expired.
+
+    Plain SQL statements, no ORM instances: this is the hot path of a batch.
+    """
+    scope.check_may_allocate(req.now)
+    locked = scope.pool(pool)
+    held = _holdings(session, pool, holders)
     missing = [h for h in holders if h not in held]
-    take(session, pool_row, len(missing))
+    take_locked(session, locked, len(missing))
     lifetime = timedelta(seconds=req.settings.license_reservation_lifetime_seconds)
-    reservation = LicReservation(
-        id=uuid.uuid4().hex,
-        pool=pool,
-        owner=req.owner,
-        state=RESERVED,
-        created_at=to_db(req.now),
-        expires_at=to_db(req.now + lifetime),
+    created, expires = to_db(req.now), to_db(req.now + lifetime)
+    reservation_id = uuid.uuid4().hex
+    connection = session.connection()
+    connection.execute(
+        _RESERVATIONS.insert().values(
+            id=reservation_id,
+            pool=pool,
+            owner=req.owner,
+            state=RESERVED,
+            created_at=created,
+            expires_at=expires,
+        )
     )
-    session.add(reservation)
-    for allocation in held.values():
-        # A unit reserved earlier and never confirmed (a retry after a lost answer)
-        # moves into this reservation instead of being counted twice.
-        if allocation.state == RESERVED:
-            allocation.reservation_id = reservation.id
-            allocation.owner = req.owner
-            session.add(allocation)
-    _add_allocations(session, req, reservation, missing)
-    record(
+    # A unit reserved earlier and never confirmed (a retry after a lost answer) moves
+    # into this reservation instead of being counted twice.
+    moved = [row_id for row_id, state in held.values() if state == RESERVED]
+    if moved:
+        connection.execute(
+            _ALLOCATIONS.update()
+            .where(_ALLOCATIONS.c.id.in_(moved))
+            .values(reservation_id=reservation_id, owner=req.owner)
+        )
+    if missing:
+        connection.execute(
+            _ALLOCATIONS.insert(),
+            [
+                {
+                    "pool": pool,
+                    "holder": holder,
+                    "owner": req.owner,
+                    "reservation_id": reservation_id,
+                    "state": RESERVED,
+                    "active": True,
+                    "created_at": created,
+                }
+                for holder in missing
+            ],
+        )
+    append(
         session,
         at=req.now,
         actor=req.actor,
         action="reserved",
         pool=pool,
         summary=f"reserved {len(missing)} new {pool} unit(s) for {', '.join(holders)}",
-        reservation_id=reservation.id,
+        reservation_id=reservation_id,
         holders=holders,
         new=len(missing),
         owner=req.owner,
     )
-    return reservation_body(reservation, holders)
+    return {
+        "id": reservation_id,
+        "pool": pool,
+        "holders": holders,
+        "state": RESERVED,
+        "expires_at": from_db(expires).isoformat(),
+    }
+
+
+def _holdings(session: Session, pool: str, holders: list[str]) -> dict[str, tuple[int, str]]:
+    """holder → (allocation id, state) of the active allocations among `holders`."""
+    rows = session.connection().execute(
+        select(_ALLOCATIONS.c.holder, _ALLOCATIONS.c.id, _ALLOCATIONS.c.state).where(
+            _ALLOCATIONS.c.pool == pool,
+            _ALLOCATIONS.c.holder.in_(holders),
+            _ALLOCATIONS.c.active.is_(True),
+        )
+    )
+    return {holder: (row_id, state) for holder, row_id, state in rows}
 
 
 def confirm(session: Session, req: Request, reservation_id: str) -> dict[str, Any]:

@@ -27,6 +27,25 @@ def record(
     )
 
 
+def append(
+    session: Session,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    summary: str,
+    pool: str | None = None,
+    **data: Any,
+) -> None:
+    """`record` as one INSERT, now, without an ORM instance (for hot paths)."""
+    table = LicAudit.__table__  # type: ignore[attr-defined]
+    session.connection().execute(
+        table.insert().values(
+            at=to_db(at), actor=actor, action=action, pool=pool, summary=summary, data=data
+        )
+    )
+
+
 def page(
     session: Session, *, action: str | None, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:

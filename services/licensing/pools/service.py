@@ -10,6 +10,8 @@ replicas can never both take the last unit.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -36,6 +38,59 @@ def lock_all_pools(session: Session) -> dict[str, LicPool]:
     return {name: lock_pool(session, name) for name in sorted(POOLS)}
 
 
+@dataclass
+class LockedPool:
+    """A pool row locked for the rest of the transaction, its counter kept in step.
+
+    While the lock is held nobody else changes the row, so `used` here is exact as long
+    as every change in this transaction goes through `take_locked`/`give_back_locked`.
+    """
+
+    name: str
+    capacity: int
+    used: int
+
+
+def lock_pool_counts(session: Session, name: str) -> LockedPool:
+    """Lock a pool row like `lock_pool`, in one round trip and without an ORM instance."""
+    table = LicPool.__table__  # type: ignore[attr-defined]
+    row = (
+        session.connection()
+        .execute(
+            table.select()
+            .with_only_columns(table.c.capacity, table.c.used)
+            .where(table.c.name == name)
+            .with_for_update()
+        )
+        .one()
+    )
+    return LockedPool(name, int(row.capacity), int(row.used))
+
+
+def take_locked(session: Session, pool: LockedPool, count: int) -> None:
+    """`take` for a locked pool: a refusal needs no statement, a grant is still conditional."""
+    if count <= 0:
+        return
+    if pool.used + count > pool.capacity:
+        raise _exhausted(pool, count)
+    table = LicPool.__table__  # type: ignore[attr-defined]
+    result = session.connection().execute(
+        table.update()
+        .where(table.c.name == pool.name, table.c.used + count <= table.c.capacity)
+        .values(used=table.c.used + count)
+    )
+    if result.rowcount != 1:  # the counter moved without the lock: trust the database
+        fresh = lock_pool_counts(session, pool.name)
+        pool.capacity, pool.used = fresh.capacity, fresh.used
+        raise _exhausted(pool, count)
+    pool.used += count
+
+
+def give_back_locked(session: Session, pool: LockedPool, count: int) -> None:
+    give_back(session, pool.name, count)
+    pool.used -= max(count, 0)
+
+
 def all_pools(session: Session) -> dict[str, LicPool]:
     return {pool.name: pool for pool in session.exec(select(LicPool)).all()}
 
@@ -51,13 +106,7 @@ def take(session: Session, pool: LicPool, count: int) -> None:
     )
     if result.rowcount != 1:
         session.refresh(pool)
-        raise PoolExhausted(
-            _exhausted_detail(pool, count),
-            pool=pool.name,
-            capacity=pool.capacity,
-            used=pool.used,
-            requested=count,
-        )
+        raise _exhausted(pool, count)
     session.refresh(pool)
 
 
@@ -79,7 +128,23 @@ def set_capacities(session: Session, capacities: Mapping[str, int]) -> None:
     session.flush()
 
 
-def _exhausted_detail(pool: LicPool, count: int) -> str:
+class _Counts(Protocol):
+    name: str
+    capacity: int
+    used: int
+
+
+def _exhausted(pool: _Counts, count: int) -> PoolExhausted:
+    return PoolExhausted(
+        _exhausted_detail(pool, count),
+        pool=pool.name,
+        capacity=pool.capacity,
+        used=pool.used,
+        requested=count,
+    )
+
+
+def _exhausted_detail(pool: _Counts, count: int) -> str:
     if pool.used > pool.capacity:
         return (
             f"the {pool.name} pool is over its limit ({pool.used} in use, capacity "
