@@ -30,6 +30,7 @@ from bench.phones import (
     write_request_file,
     write_static_tree,
 )
+from bench.profile import profiled
 from bench.report import Figure, Report, render
 from bench.wrk_run import StormResult, run_storm
 from services.aps.devices.credentials import Sealer
@@ -176,6 +177,9 @@ def boot_storm(
                 rss * 1.048576 <= 120,
             ),
         )
+    with profiled(_pids(suite, "gateway", "aps"), root / "profiles" / "storm") as profiles:
+        run_storm(suite.gateway, first, connections=connections)
+    report.add_profiles("Boot storm, first fetch through the gateway", profiles)
     # Without the gateway: what APS alone serves on the same cores (not a target).
     direct = run_storm(
         suite.url("aps"),
@@ -217,6 +221,27 @@ def boot_storm(
             )
 
 
+def _pids(suite: Suite, *names: str) -> dict[str, int]:
+    return {name: suite.procs[name].pid for name in names}
+
+
+def _give_back(suite: Suite, admin: httpx.Client, token: str, pool: str) -> None:
+    """Release what the measured run took, so the profiled run meets the same free units."""
+    while True:
+        page = admin.get(
+            "/api/v1/license/allocations", params={"pool": pool, "limit": 500}
+        ).raise_for_status()
+        holders = [item["holder"] for item in page.json()["items"]]
+        if not holders:
+            return
+        httpx.post(
+            suite.url("licensing") + "/internal/v1/releases",
+            json={"pool": pool, "holders": holders},
+            headers={"X-Service-Token": token},
+            timeout=60,
+        ).raise_for_status()
+
+
 def allocation_contention(report: Report, suite: Suite, admin: httpx.Client, count: int) -> None:
     pools = admin.get("/api/v1/license").raise_for_status().json()["pools"]
     free = int(pools["softphones"]["free"])
@@ -226,6 +251,10 @@ def allocation_contention(report: Report, suite: Suite, admin: httpx.Client, cou
     )
     used_after = admin.get("/api/v1/license").raise_for_status().json()["pools"]["softphones"]
     _log(f"contention: {result}; pool after: {used_after}")
+    _give_back(suite, admin, token, "softphones")
+    with profiled(_pids(suite, "licensing"), suite.root / "profiles" / "alloc") as profiles:
+        contend(suite.url("licensing"), token, pool="softphones", count=count, free_before=free)
+    report.add_profiles("Allocation contention", profiles)
     section = f"Allocation contention ({count:,} concurrent reservations, {free} free units)"
     report.add(
         section,

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.profile import Profile
+
 NOTES = Path(__file__).with_name("notes.md")
 
 
@@ -25,9 +27,13 @@ class Report:
     machine: dict[str, str]
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     sections: dict[str, list[Figure]] = field(default_factory=dict)
+    profiles: dict[str, list[Profile]] = field(default_factory=dict)
 
     def add(self, section: str, figure: Figure) -> None:
         self.sections.setdefault(section, []).append(figure)
+
+    def add_profiles(self, phase: str, profiles: list[Profile]) -> None:
+        self.profiles[phase] = profiles
 
     def unmet(self) -> list[str]:
         return [
@@ -69,7 +75,36 @@ def render(report: Report, elapsed_seconds: float, notes: str | None = None) -> 
         lines += [f"- {name}" for name in unmet]
     else:
         lines.append("Every target met.")
+    lines += _profile_lines(report.profiles)
     text = notes if notes is not None else (NOTES.read_text() if NOTES.exists() else "")
     if text.strip():
         lines += ["", text.strip()]
     return "\n".join(lines) + "\n"
+
+
+def _profile_lines(profiles: dict[str, list[Profile]]) -> list[str]:
+    if not profiles:
+        return []
+    lines = [
+        "",
+        "## Where the time goes (py-spy)",
+        "",
+        "Each phase below ran once more, unmeasured, with py-spy sampling the services from",
+        "outside. A row is the share of samples in which the function was on the stack",
+        "(inclusive, so nested rows overlap); frames present in nearly every sample (the",
+        "event loop, the process entry) are left out.",
+    ]
+    for phase, results in profiles.items():
+        for profile in results:
+            lines += ["", f"### {phase}: {profile.service}", ""]
+            if profile.problem:
+                lines.append(f"No profile: {profile.problem}.")
+                continue
+            lines += [
+                f"{profile.samples:,} samples.",
+                "",
+                "| share | function |",
+                "| ---: | --- |",
+            ]
+            lines += [f"| {share:.0%} | `{name}` |" for share, name in profile.top()]
+    return lines
