@@ -30,6 +30,7 @@ from services.extensions.asterisk.deploy import Deployer
 from services.extensions.asterisk.render import expected_endpoints, render_revision
 from services.extensions.settings import Settings
 from services.extensions.tables import CommitLock, Revision, RevisionFile, utcnow
+from services.extensions.telephony.collector import collector_paused
 from services.extensions.telephony.state import State, build_state, canonical_json, snapshot_of
 
 GOOD_DEPLOYS = ("deployed", "reload-skipped")
@@ -47,6 +48,9 @@ class RevisionFileNotFound(NotFound):
 class CommitOutcome:
     revision: Revision
     changed: bool
+    # The revision's files, byte for byte (for an unchanged commit, the current
+    # revision's): answering from them spares reading 250 MB back at 100,000 extensions.
+    files: dict[str, bytes]
 
 
 def content_hash(files: dict[str, bytes]) -> str:
@@ -125,26 +129,28 @@ class Committer:
 
     def commit(self, session: Session, actor: str) -> CommitOutcome:
         started = time.perf_counter()
-        _take_lock(session, actor)
-        state = build_state(session, self.settings)
-        snapshot = snapshot_of(state)
-        with self.metrics.render_seconds.time():
-            files = render_revision(snapshot)
-        outcome = self._store_and_deploy(
-            session, actor, state, files, expected_endpoints(snapshot), kind="commit"
-        )
+        with collector_paused():
+            _take_lock(session, actor)
+            state = build_state(session, self.settings)
+            snapshot = snapshot_of(state)
+            with self.metrics.render_seconds.time():
+                files = render_revision(snapshot)
+            outcome = self._store_and_deploy(
+                session, actor, state, files, expected_endpoints(snapshot), kind="commit"
+            )
         self.metrics.commit_seconds.labels(kind="telephony").observe(time.perf_counter() - started)
         return outcome
 
     def rollback(self, session: Session, rev: int, actor: str) -> CommitOutcome:
-        _take_lock(session, actor)
-        source = get_revision(session, rev)
-        state: State = json.loads(source.state_json)
-        files = revision_files(session, rev)
-        endpoints = expected_endpoints(snapshot_of(state))
-        return self._store_and_deploy(
-            session, actor, state, files, endpoints, kind="rollback", source_rev=rev
-        )
+        with collector_paused():
+            _take_lock(session, actor)
+            source = get_revision(session, rev)
+            state: State = json.loads(source.state_json)
+            files = revision_files(session, rev)
+            endpoints = expected_endpoints(snapshot_of(state))
+            return self._store_and_deploy(
+                session, actor, state, files, endpoints, kind="rollback", source_rev=rev
+            )
 
     def _store_and_deploy(
         self,
@@ -161,7 +167,7 @@ class Committer:
         current = current_revision(session)
         if current is not None and current.content_hash == digest:
             # Byte-identical output: no revision, no write, no reload.
-            return CommitOutcome(current, changed=False)
+            return CommitOutcome(current, changed=False, files=files)
         revision = Revision(
             rev=_next_rev(session),
             content_hash=digest,
@@ -183,7 +189,7 @@ class Committer:
         target = f"revision {revision.rev}"
         detail = f"{kind} {deployed.status}" + (f" of revision {source_rev}" if source_rev else "")
         audit.record(session, actor, f"telephony.{kind}", target, detail)
-        return CommitOutcome(revision, changed=True)
+        return CommitOutcome(revision, changed=True, files=files)
 
 
 def _take_lock(session: Session, actor: str) -> None:

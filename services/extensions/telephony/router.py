@@ -33,11 +33,8 @@ def _committer(request: Request) -> commits.Committer:
 
 
 def _result(outcome: commits.CommitOutcome, session: SessionDep) -> JSONResponse:
-    files = commits.revision_files(session, outcome.revision.rev)
-    body = CommitResult(
-        changed=outcome.changed,
-        revision=RevisionPublic.model_validate(commits.revision_summary(outcome.revision, files)),
-    )
+    summary = commits.revision_summary(outcome.revision, outcome.files)
+    body = CommitResult(changed=outcome.changed, revision=RevisionPublic.model_validate(summary))
     return JSONResponse(body.model_dump(mode="json"), status_code=201 if outcome.changed else 200)
 
 
