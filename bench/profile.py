@@ -20,31 +20,37 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SAMPLES_PER_SECOND = 200
-# Frames every sample shares (the interpreter, uvicorn's loop, the process entry) tell
-# nothing about where the time goes.
-SHARED_ABOVE = 0.85
+# Our code, where a change of ours can act; the process entry points say nothing.
+OWN_PREFIXES = ("services/", "gateway/")
+ENTRY_FILES = ("services/common/serve.py", "__main__.py")
 _FRAME = re.compile(r"^(?P<function>.*?) \((?P<file>[^():]+)(?::\d+)?\)$")
 _SITE_PACKAGES = re.compile(r"^.*/site-packages/")
+_OWN_ROOT = re.compile(r"^/.*?/(?=(?:services|gateway|bench|deploy)/)")
 
 
 @dataclass
 class Profile:
-    """Share of samples in which each function was on the stack (inclusive)."""
+    """Per function: the share of samples it was running in (self) or on the stack (own)."""
 
     service: str
     samples: int = 0
-    functions: Counter[str] = field(default_factory=Counter)
+    running: Counter[str] = field(default_factory=Counter)
+    on_stack: Counter[str] = field(default_factory=Counter)
     problem: str = ""
 
-    def top(self, count: int = 15) -> list[tuple[float, str]]:
-        if not self.samples:
-            return []
-        shares = [
-            (n / self.samples, name)
-            for name, n in self.functions.most_common()
-            if n / self.samples < SHARED_ABOVE
-        ]
-        return shares[:count]
+    def top_running(self, count: int = 12) -> list[tuple[float, str]]:
+        """Where the CPU burns: the innermost Python frame of each sample."""
+        return [(n / self.samples, name) for name, n in self.running.most_common(count)]
+
+    def top_own(self, count: int = 12) -> list[tuple[float, str]]:
+        """Our functions by the share of samples they were on the stack (inclusive)."""
+        own = [(n / self.samples, name) for name, n in self.on_stack.most_common() if _is_own(name)]
+        return own[:count]
+
+
+def _is_own(name: str) -> bool:
+    path = name.rpartition("(")[2].rstrip(")")
+    return path.startswith(OWN_PREFIXES) and not path.endswith(ENTRY_FILES)
 
 
 def function_name(frame: str) -> str:
@@ -53,8 +59,7 @@ def function_name(frame: str) -> str:
     if not match:
         return frame.strip()
     path = _SITE_PACKAGES.sub("", match["file"])
-    repo = str(Path(__file__).resolve().parents[1]) + "/"
-    path = path.removeprefix(repo)
+    path = _OWN_ROOT.sub("", path)
     path = re.sub(r"^.*/lib/python3\.\d+/", "", path)
     return f"{match['function']} ({path})"
 
@@ -67,9 +72,11 @@ def summarise(service: str, raw: str) -> Profile:
         if not stack or not count.isdigit():
             continue
         samples = int(count)
+        frames = [function_name(frame) for frame in stack.split(";")]
         profile.samples += samples
-        for name in {function_name(frame) for frame in stack.split(";")}:
-            profile.functions[name] += samples
+        profile.running[frames[-1]] += samples
+        for name in set(frames):
+            profile.on_stack[name] += samples
     return profile
 
 

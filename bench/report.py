@@ -90,9 +90,9 @@ def _profile_lines(profiles: dict[str, list[Profile]]) -> list[str]:
         "## Where the time goes (py-spy)",
         "",
         "Each phase below ran once more, unmeasured, with py-spy sampling the services from",
-        "outside. A row is the share of samples in which the function was on the stack",
-        "(inclusive, so nested rows overlap); frames present in nearly every sample (the",
-        "event loop, the process entry) are left out.",
+        'outside. "Running" is the share of samples whose innermost Python frame was the',
+        'function (time in C code it called counts there too); "our code" is the share of',
+        "samples in which one of our functions was on the stack, callees included.",
     ]
     for phase, results in profiles.items():
         for profile in results:
@@ -100,11 +100,12 @@ def _profile_lines(profiles: dict[str, list[Profile]]) -> list[str]:
             if profile.problem:
                 lines.append(f"No profile: {profile.problem}.")
                 continue
-            lines += [
-                f"{profile.samples:,} samples.",
-                "",
-                "| share | function |",
-                "| ---: | --- |",
-            ]
-            lines += [f"| {share:.0%} | `{name}` |" for share, name in profile.top()]
+            lines += [f"{profile.samples:,} samples.", ""]
+            lines += _share_table("running", profile.top_running())
+            lines += ["", *_share_table("our code, inclusive", profile.top_own())]
     return lines
+
+
+def _share_table(heading: str, rows: list[tuple[float, str]]) -> list[str]:
+    lines = [f"| {heading} | function |", "| ---: | --- |"]
+    return lines + [f"| {share:.0%} | `{name}` |" for share, name in rows]

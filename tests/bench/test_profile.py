@@ -18,16 +18,23 @@ RAW = "\n".join(
     [
         f"{ENTRY};send ({UVICORN}:524) 60",
         f"{ENTRY};send ({UVICORN}:551) 20",
-        f"{ENTRY};info (/usr/lib/python3.11/logging/__init__.py:1489) 20",
+        f"{ENTRY};log_access (/repo/services/common/middleware.py:60);"
+        "info (/usr/lib/python3.11/logging/__init__.py:1489) 20",
     ]
 )
 
 BUSY = """
 import time
 def render_phone_files():
-    return sum(i * i for i in range(20000))
+    total = 0
+    for i in range(20000):
+        total += i * i
+    return total
 def hash_phone_files():
-    return sum(i ^ 7 for i in range(20000))
+    total = 0
+    for i in range(20000):
+        total ^= i * 7
+    return total
 print("ready", flush=True)
 end = time.monotonic() + 30
 while time.monotonic() < end:
@@ -36,15 +43,16 @@ while time.monotonic() < end:
 """
 
 
-def test_shares_are_inclusive_per_function_and_frames_in_every_sample_are_left_out() -> None:
+def test_running_counts_innermost_frames_and_our_code_counts_our_functions_inclusive() -> None:
     profile = summarise("gateway", RAW)
     assert profile.samples == 100
-    top = dict((name, share) for share, name in profile.top())
-    # Two lines of one function are one row; the shared entry frames are no row at all.
-    assert top == {
+    # Two lines of one function are one row.
+    assert dict((name, share) for share, name in profile.top_running()) == {
         "send (uvicorn/protocols/http/httptools_impl.py)": 0.8,
         "info (logging/__init__.py)": 0.2,
     }
+    # The process entry (serve) is on every stack and says nothing: not listed.
+    assert profile.top_own() == [(0.2, "log_access (services/common/middleware.py)")]
 
 
 def test_function_names_lose_their_install_prefix_and_line() -> None:
@@ -67,7 +75,7 @@ def test_a_real_process_is_sampled_and_its_time_split_between_its_functions(tmp_
     if "permission" in profile.problem.lower():
         pytest.skip(f"py-spy may not attach here: {profile.problem}")
     assert profile.problem == "" and profile.samples > 50
-    shares = {name.split(" ")[0]: share for share, name in profile.top()}
+    shares = {name.split(" ")[0]: share for share, name in profile.top_running()}
     assert 0.25 < shares.get("render_phone_files", 0) < 0.75
     assert 0.25 < shares.get("hash_phone_files", 0) < 0.75
 
@@ -80,4 +88,5 @@ def test_the_report_carries_each_phase_profile_or_why_there_is_none() -> None:
     text = render(report, 1.0, notes="")
     assert "### Boot storm: gateway" in text
     assert "| 80% | `send (uvicorn/protocols/http/httptools_impl.py)` |" in text
+    assert "| 20% | `log_access (services/common/middleware.py)` |" in text
     assert "### Boot storm: aps\n\nNo profile: no samples." in text
