@@ -77,11 +77,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     exempt_batched_routes(app, settings.max_concurrent_writes)
     app.state.clock = system_clock
+    # First: requests are matched against routers in order, and this is the hot one.
+    app.include_router(batched)
     app.include_router(keys_router)
     app.include_router(public)
     app.include_router(audit_router)
     app.include_router(internal)
-    app.include_router(batched)
     protect_openapi(app)
     return app
 

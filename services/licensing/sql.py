@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, SQLModel
 
 
@@ -15,10 +18,15 @@ def insert_if_absent(session: Session, model: type[SQLModel], values: dict[str, 
     so the loser sees the winner's committed row instead of failing at commit.
     """
     table = model.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
+    statement = _insert_if_absent(table, session.get_bind().dialect.name)
+    # The values go as parameters of one prepared statement, built once per table: on
+    # the reservation path building and caching a new statement each time was a cost.
+    return session.connection().execute(statement, values).first() is not None
+
+
+@cache
+def _insert_if_absent(table: Table, dialect: str) -> Insert:
     builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
     key = next(iter(table.primary_key.columns))
     # RETURNING, not rowcount: drivers may report -1 for INSERT … ON CONFLICT.
-    statement = builder(table).values(**values).on_conflict_do_nothing().returning(key)
-    result = session.exec(statement)  # type: ignore[call-overload]
-    return result.first() is not None
+    return builder(table).on_conflict_do_nothing().returning(key)

@@ -13,12 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, delete, select
 
 from services.licensing.allocations.models import LicIdempotency
 from services.licensing.client import IdempotencyKeyReused
 from services.licensing.clock import to_db
 from services.licensing.sql import insert_if_absent
+
+_TABLE = LicIdempotency.__table__  # type: ignore[attr-defined]
+_STORE = _TABLE.update().where(
+    _TABLE.c.operation == bindparam("op"), _TABLE.c.key == bindparam("k")
+)
 
 MAX_KEY_LENGTH = 200
 # Long past any retry: callers retry within seconds, and confirmations left pending by
@@ -63,11 +69,8 @@ def claim(
 def store(
     session: Session, *, operation: str, key: str, status_code: int, body: dict[str, Any]
 ) -> None:
-    table = LicIdempotency.__table__  # type: ignore[attr-defined]
     session.connection().execute(
-        table.update()
-        .where(table.c.operation == operation, table.c.key == key)
-        .values(status_code=status_code, response=body)
+        _STORE, {"op": operation, "k": key, "status_code": status_code, "response": body}
     )
 
 

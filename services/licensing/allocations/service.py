@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from services.licensing.allocations.models import (
@@ -38,6 +39,14 @@ from services.licensing.settings import Settings
 
 _RESERVATIONS = LicReservation.__table__  # type: ignore[attr-defined]
 _ALLOCATIONS = LicAllocation.__table__  # type: ignore[attr-defined]
+# Built once: statements built per call cost more than running them on this path.
+_ACTIVE = select(_ALLOCATIONS.c.holder, _ALLOCATIONS.c.id, _ALLOCATIONS.c.state).where(
+    _ALLOCATIONS.c.pool == bindparam("pool"), _ALLOCATIONS.c.active.is_(True)
+)
+_HOLDING = _ACTIVE.where(_ALLOCATIONS.c.holder == bindparam("holder"))
+_HOLDINGS = _ACTIVE.where(_ALLOCATIONS.c.holder.in_(bindparam("holders", expanding=True)))
+_INSERT_RESERVATION = _RESERVATIONS.insert()
+_INSERT_ALLOCATION = _ALLOCATIONS.insert()
 
 
 @dataclass(frozen=True)
@@ -67,14 +76,15 @@ def reserve(
     reservation_id = uuid.uuid4().hex
     connection = session.connection()
     connection.execute(
-        _RESERVATIONS.insert().values(
-            id=reservation_id,
-            pool=pool,
-            owner=req.owner,
-            state=RESERVED,
-            created_at=created,
-            expires_at=expires,
-        )
+        _INSERT_RESERVATION,
+        {
+            "id": reservation_id,
+            "pool": pool,
+            "owner": req.owner,
+            "state": RESERVED,
+            "created_at": created,
+            "expires_at": expires,
+        },
     )
     # A unit reserved earlier and never confirmed (a retry after a lost answer) moves
     # into this reservation instead of being counted twice.
@@ -87,7 +97,7 @@ def reserve(
         )
     if missing:
         connection.execute(
-            _ALLOCATIONS.insert(),
+            _INSERT_ALLOCATION,
             [
                 {
                     "pool": pool,
@@ -124,13 +134,11 @@ def reserve(
 
 def _holdings(session: Session, pool: str, holders: list[str]) -> dict[str, tuple[int, str]]:
     """holder → (allocation id, state) of the active allocations among `holders`."""
-    rows = session.connection().execute(
-        select(_ALLOCATIONS.c.holder, _ALLOCATIONS.c.id, _ALLOCATIONS.c.state).where(
-            _ALLOCATIONS.c.pool == pool,
-            _ALLOCATIONS.c.holder.in_(holders),
-            _ALLOCATIONS.c.active.is_(True),
-        )
-    )
+    connection = session.connection()
+    if len(holders) == 1:  # the usual case; an expanding IN is compiled at each call
+        rows = connection.execute(_HOLDING, {"pool": pool, "holder": holders[0]})
+    else:
+        rows = connection.execute(_HOLDINGS, {"pool": pool, "holders": holders})
     return {holder: (row_id, state) for holder, row_id, state in rows}
 
 

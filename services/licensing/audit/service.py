@@ -11,6 +11,8 @@ from sqlmodel import Session, col, select
 from services.licensing.audit.models import LicAudit
 from services.licensing.clock import from_db, to_db
 
+_INSERT = LicAudit.__table__.insert()  # type: ignore[attr-defined]
+
 
 def record(
     session: Session,
@@ -38,11 +40,16 @@ def append(
     **data: Any,
 ) -> None:
     """`record` as one INSERT, now, without an ORM instance (for hot paths)."""
-    table = LicAudit.__table__  # type: ignore[attr-defined]
     session.connection().execute(
-        table.insert().values(
-            at=to_db(at), actor=actor, action=action, pool=pool, summary=summary, data=data
-        )
+        _INSERT,
+        {
+            "at": to_db(at),
+            "actor": actor,
+            "action": action,
+            "pool": pool,
+            "summary": summary,
+            "data": data,
+        },
     )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from services.licensing.client import POOLS, PoolExhausted
@@ -51,19 +51,26 @@ class LockedPool:
     used: int
 
 
+_POOLS = LicPool.__table__  # type: ignore[attr-defined]
+_LOCK_COUNTS = (
+    _POOLS.select()
+    .with_only_columns(_POOLS.c.capacity, _POOLS.c.used)
+    .where(_POOLS.c.name == bindparam("pool"))
+    .with_for_update()
+)
+_TAKE = (
+    _POOLS.update()
+    .where(
+        _POOLS.c.name == bindparam("pool"),
+        _POOLS.c.used + bindparam("count") <= _POOLS.c.capacity,
+    )
+    .values(used=_POOLS.c.used + bindparam("count"))
+)
+
+
 def lock_pool_counts(session: Session, name: str) -> LockedPool:
     """Lock a pool row like `lock_pool`, in one round trip and without an ORM instance."""
-    table = LicPool.__table__  # type: ignore[attr-defined]
-    row = (
-        session.connection()
-        .execute(
-            table.select()
-            .with_only_columns(table.c.capacity, table.c.used)
-            .where(table.c.name == name)
-            .with_for_update()
-        )
-        .one()
-    )
+    row = session.connection().execute(_LOCK_COUNTS, {"pool": name}).one()
     return LockedPool(name, int(row.capacity), int(row.used))
 
 
@@ -73,12 +80,7 @@ def take_locked(session: Session, pool: LockedPool, count: int) -> None:
         return
     if pool.used + count > pool.capacity:
         raise _exhausted(pool, count)
-    table = LicPool.__table__  # type: ignore[attr-defined]
-    result = session.connection().execute(
-        table.update()
-        .where(table.c.name == pool.name, table.c.used + count <= table.c.capacity)
-        .values(used=table.c.used + count)
-    )
+    result = session.connection().execute(_TAKE, {"pool": pool.name, "count": count})
     if result.rowcount != 1:  # the counter moved without the lock: trust the database
         fresh = lock_pool_counts(session, pool.name)
         pool.capacity, pool.used = fresh.capacity, fresh.used
