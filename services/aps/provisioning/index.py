@@ -4,7 +4,8 @@ It holds the latest snapshot's files by lowercase name, and each rendered device
 credential hash and enrolment, so a request costs dictionary lookups and no database
 work. `refresh` brings it up to the newest revision incrementally: files that opened
 or closed since the revision it holds. A background task calls it every second (so a
-replica sees another replica's commit), and a local commit calls it at once.
+replica sees another replica's commit); a local commit hands it the rows it just wrote
+(`advance`), so the new snapshot is not read back from the database.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, Engine, or_
 from sqlmodel import Session, col, select
@@ -22,6 +24,9 @@ from services.aps.provisioning.credentials import ha1
 from services.aps.snapshots.models import ApsState, SnapshotFile
 from services.common.db import READ, unit_of_work
 from services.common.heap import freeze_survivors
+
+if TYPE_CHECKING:
+    from services.aps.snapshots.service import Written
 
 log = logging.getLogger("shareline.aps.index")
 
@@ -64,6 +69,56 @@ class ProvisioningIndex:
             self.revision = latest
             freeze_survivors()
             return True
+
+    def advance(self, engine: Engine, written: Written) -> bool:
+        """Take the snapshot a local commit just wrote from its own rows, not the database.
+
+        Only when the index holds the revision right before it; otherwise (another
+        replica committed in between, or the index is behind) catch up with `refresh`.
+        The outcome is what `refresh` would build from the same rows.
+        """
+        with self._lock:
+            if self.revision == written.revision - 1:
+                self._take(written)
+                log.info(
+                    "provisioning index at snapshot %s (%s files, from the commit)",
+                    written.revision,
+                    len(self.files),
+                )
+                self.revision = written.revision
+                freeze_survivors()
+                return True
+        return self.refresh(engine)
+
+    def _take(self, written: Written) -> None:
+        # The same end state as `_apply` for these rows: a row opened at the revision
+        # wins; a closed row removes the name only while the index still serves that row.
+        final: dict[str, FileEntry | None] = {}
+        for name, etag, device_id in written.closed:
+            entry = self.files.get(name)
+            if entry is not None and (entry.etag, entry.device_id) == (etag, device_id):
+                final[name] = None
+        for row in written.opened:
+            final[row["name"]] = FileEntry(
+                row["name"], row["content"], row["content_type"], row["etag"], row["device_id"]
+            )
+        touched = {d for _, _, d in written.closed if d}
+        touched.update(row["device_id"] for row in written.opened if row["device_id"])
+        for device_id in sorted(touched):
+            access = written.devices.get(device_id)
+            if access is not None:  # absent: deleted, its files are gone below
+                digest = ha1(device_id, access.password) if self.sealer else None
+                self.devices[device_id] = DeviceAccess(
+                    access.credential_hash, access.enrolled, digest, access.vendor
+                )
+        for name, new_entry in final.items():
+            if new_entry is None:
+                self.files.pop(name, None)
+            else:
+                self.files[name] = new_entry
+        present = {e.device_id for e in self.files.values() if e.device_id in touched}
+        for gone in touched - present:
+            self.devices.pop(gone, None)
 
     def _apply(self, session: Session, known: int, latest: int) -> None:
         if latest < known:  # the database was reset under us: start over

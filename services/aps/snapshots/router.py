@@ -145,7 +145,9 @@ def create_commit(
 ) -> SnapshotPublic:
     started = time.perf_counter()
     with metrics_for(request.app).render_seconds.time():
-        snapshot = service.commit(session, telephony, catalog, settings, sealer, caller.actor)
+        snapshot, written = service.commit_written(
+            session, telephony, catalog, settings, sealer, caller.actor
+        )
     record(
         session,
         caller.actor,
@@ -157,7 +159,7 @@ def create_commit(
     app = request.app
 
     def published() -> None:
-        app.state.index.refresh(app.state.engine)
+        app.state.index.advance(app.state.engine, written)
         metrics_for(app).commit_seconds.labels(kind="aps").observe(time.perf_counter() - started)
 
     on_commit(session, published)

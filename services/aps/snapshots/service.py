@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy import Table, bindparam, delete, insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -25,6 +26,33 @@ from services.common.errors import Unprocessable
 log = logging.getLogger("shareline.aps.commits")
 
 CHUNK = 500
+# Core tables: thousands of rows go in as one executemany, without ORM bookkeeping.
+FILES: Table = SnapshotFile.__table__  # type: ignore[attr-defined]
+RENDER_STATES: Table = RenderState.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class DeviceAccessRow:
+    """What the phone path needs of a rendered device, read in the commit's transaction."""
+
+    credential_hash: str
+    enrolled: bool
+    password: str = field(repr=False)  # unsealed for the render; the index keeps its hash
+    vendor: str
+
+
+@dataclass
+class Written:
+    """Exactly what a commit changed in the snapshot tables, for the phone index.
+
+    `opened` are the rows inserted (open from `revision`), `closed` the (name, etag,
+    device id) of the rows whose range now ends at `revision - 1`.
+    """
+
+    revision: int
+    opened: list[dict[str, Any]] = field(default_factory=list)
+    closed: list[tuple[str, str, str | None]] = field(default_factory=list)
+    devices: dict[str, DeviceAccessRow] = field(default_factory=dict)
 
 
 class RenderRefused(Unprocessable):
@@ -58,8 +86,10 @@ def latest_revision(session: Session) -> int:
     return int(value or 0)
 
 
-def _load_devices(session: Session, ids: list[str]) -> Iterator[tuple[DeviceInputs, str]]:
-    """The devices' render inputs and sealed credentials, read as plain rows."""
+def _load_devices(
+    session: Session, ids: list[str]
+) -> Iterator[tuple[DeviceInputs, str, str, bool]]:
+    """The devices' render inputs, sealed credentials, credential hashes and enrolment."""
     for chunk in _chunks(ids):
         lines: dict[str, list[tuple[int, str]]] = {}
         for device_id, line, auth_name in session.exec(
@@ -77,9 +107,11 @@ def _load_devices(session: Session, ids: list[str]) -> Iterator[tuple[DeviceInpu
                 col(Device.time_zone),
                 col(Device.keys),
                 col(Device.credential_sealed),
+                col(Device.credential_hash),
+                col(Device.enrolled_at),
             ).where(col(Device.id).in_(chunk))
         )
-        for device_id, vendor, model, label, time_zone, keys, sealed in rows:
+        for device_id, vendor, model, label, time_zone, keys, sealed, hashed, enrolled in rows:
             inputs = DeviceInputs(
                 device_id,
                 vendor,
@@ -89,7 +121,7 @@ def _load_devices(session: Session, ids: list[str]) -> Iterator[tuple[DeviceInpu
                 list(keys or []),
                 sorted(lines.get(device_id, [])),
             )
-            yield inputs, sealed
+            yield inputs, sealed, hashed, enrolled is not None
 
 
 def _file_row(file: RenderedFile, device_id: str | None, revision: int) -> dict[str, Any]:
@@ -111,36 +143,42 @@ def render_devices(
     catalog: Catalog,
     settings: Settings,
     sealer: Sealer,
-    revision: int,
-) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for inputs, sealed in _load_devices(session, plan.changed):
+    written: Written,
+) -> None:
+    """Render the plan's changed devices into `written` (rows not yet inserted)."""
+    for inputs, sealed, hashed, enrolled in _load_devices(session, plan.changed):
         vendor = catalog.get(inputs.vendor)
         assert vendor is not None
-        context = device_context(inputs, vendor, telephony, settings, sealer.unseal(sealed))
+        password = sealer.unseal(sealed)
+        context = device_context(inputs, vendor, telephony, settings, password)
         try:
             rendered = vendor.render_device(context)
         except UnsafeValue as exc:
             raise RenderRefused(
                 f"device {inputs.id}: {exc}; nothing was committed", device=inputs.id
             ) from exc
-        rows.extend(_file_row(f, inputs.id, revision) for f in rendered)
-    return rows
+        written.opened.extend(_file_row(f, inputs.id, written.revision) for f in rendered)
+        written.devices[inputs.id] = DeviceAccessRow(hashed, enrolled, password, inputs.vendor)
 
 
-def _close(session: Session, device_ids: list[str], revision: int) -> None:
+def _close(session: Session, device_ids: list[str], written: Written) -> None:
+    """End the devices' open files at the previous revision, noting which they were."""
+    connection = session.connection()
+    returning = connection.dialect.update_returning
     for chunk in _chunks(device_ids):
-        session.exec(
-            update(SnapshotFile)
-            .where(
-                col(SnapshotFile.device_id).in_(chunk), col(SnapshotFile.last_revision).is_(None)
-            )
-            .values(last_revision=revision - 1)
-        )
+        current = FILES.c.device_id.in_(chunk) & FILES.c.last_revision.is_(None)
+        closing = update(FILES).where(current).values(last_revision=written.revision - 1)
+        which = (FILES.c.name, FILES.c.etag, FILES.c.device_id)
+        if returning:
+            rows = connection.execute(closing.returning(*which)).all()
+        else:
+            rows = connection.execute(sa_select(*which).where(current)).all()
+            connection.execute(closing)
+        written.closed.extend((name, etag, device_id) for name, etag, device_id in rows)
 
 
 def _commit_common(
-    session: Session, telephony: Telephony, catalog: Catalog, settings: Settings, revision: int
+    session: Session, telephony: Telephony, catalog: Catalog, settings: Settings, written: Written
 ) -> list[str]:
     current = {
         name: (file_id, etag)
@@ -154,17 +192,20 @@ def _commit_common(
     for vendor in catalog:
         context = common_context(vendor, telephony, settings)
         for file in vendor.render_common(context):
-            rendered[file.name.lower()] = _file_row(file, None, revision)
+            rendered[file.name.lower()] = _file_row(file, None, written.revision)
     changed = sorted(n for n, row in rendered.items() if current.get(n, (0, ""))[1] != row["etag"])
-    stale = [current[n][0] for n in current if n not in rendered or n in changed]
+    stale = [n for n in current if n not in rendered or n in changed]
     if stale:
         session.exec(
             update(SnapshotFile)
-            .where(col(SnapshotFile.id).in_(stale))
-            .values(last_revision=revision - 1)
+            .where(col(SnapshotFile.id).in_([current[n][0] for n in stale]))
+            .values(last_revision=written.revision - 1)
         )
+        written.closed.extend((n, current[n][1], None) for n in stale)
     if changed:
-        session.exec(insert(SnapshotFile), params=[rendered[n] for n in changed])
+        opened = [rendered[n] for n in changed]
+        session.connection().execute(insert(FILES), opened)
+        written.opened.extend(opened)
     return changed
 
 
@@ -192,20 +233,33 @@ def commit(
     actor: str,
 ) -> Snapshot:
     """Render every device whose inputs changed into snapshot revision latest + 1."""
+    return commit_written(session, telephony, catalog, settings, sealer, actor)[0]
+
+
+def commit_written(
+    session: Session,
+    telephony: Telephony,
+    catalog: Catalog,
+    settings: Settings,
+    sealer: Sealer,
+    actor: str,
+) -> tuple[Snapshot, Written]:
+    """`commit`, and what it wrote: the phone index takes that instead of reading it back."""
     state = lock_state(session)
     revision = state.latest_revision + 1
+    written = Written(revision)
     plan, key = plan_next(session, telephony, catalog, settings)
-    files = render_devices(session, plan, telephony, catalog, settings, sealer, revision)
+    render_devices(session, plan, telephony, catalog, settings, sealer, written)
     touched = plan.changed + plan.removed
-    _close(session, touched, revision)
-    if files:
-        session.exec(insert(SnapshotFile), params=files)
+    _close(session, touched, written)
+    if written.opened:
+        session.connection().execute(insert(FILES), written.opened)
     for chunk in _chunks(touched):
         session.exec(delete(RenderState).where(col(RenderState.device_id).in_(chunk)))
     if plan.changed:
-        session.exec(
-            insert(RenderState),
-            params=[
+        session.connection().execute(
+            insert(RENDER_STATES),
+            [
                 {
                     "device_id": d,
                     "inputs_digest": plan.digests[d],
@@ -217,7 +271,7 @@ def commit(
             ],
         )
     _note_planned_unchanged(session, plan)
-    common_changed = _commit_common(session, telephony, catalog, settings, revision)
+    common_changed = _commit_common(session, telephony, catalog, settings, written)
     snapshot = Snapshot(
         revision=revision,
         actor=actor,
@@ -244,4 +298,4 @@ def commit(
         len(plan.missing_lines),
         extra={"actor": actor, "revision": revision},
     )
-    return snapshot
+    return snapshot, written
