@@ -8,8 +8,10 @@ from fastapi import Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.common.bounds import MAX_DB_INT
+from services.common.db import on_commit
 from services.common.deps import SessionDep
 from services.common.errors import problem_responses
+from services.common.memory import release_freed_memory_soon
 from services.common.service_app import protected_router
 from services.common.service_tokens import CallerDep
 from services.extensions.context import SecretReaderDep, SettingsDep
@@ -66,6 +68,7 @@ def pending_changes(session: SessionDep, settings: SettingsDep) -> dict[str, Any
 )
 def commit(request: Request, session: SessionDep, caller: CallerDep) -> JSONResponse:
     outcome = _committer(request).commit(session, caller.actor)
+    on_commit(session, release_freed_memory_soon)  # the render's heap, back to the system
     return _result(outcome, session)
 
 
