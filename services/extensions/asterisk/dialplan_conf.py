@@ -104,51 +104,52 @@ def _unanswered(ext: ExtensionSpec) -> str:
     return f'Hangup(${{IF($["${{DIALSTATUS}}" = "BUSY"]?{CAUSE_BUSY}:{CAUSE_NO_ANSWER})}})'
 
 
-def _extension(out: list[str], ext: ExtensionSpec) -> None:
+def _extension(ext: ExtensionSpec) -> str:
     n = ext.number
-    out += [
-        f"exten => {n},hint,{hint(ext)}",
-        f"exten => {n},1,Set(DIALSTATUS=)",
-        f" same => n,Gosub(shareline-targets,{n},1)",
-        ' same => n,GotoIf($["${SHARELINE_TARGETS}" = ""]?unanswered)',
+    return (
+        f"exten => {n},hint,{hint(ext)}\n"
+        f"exten => {n},1,Set(DIALSTATUS=)\n"
+        f" same => n,Gosub(shareline-targets,{n},1)\n"
+        ' same => n,GotoIf($["${SHARELINE_TARGETS}" = ""]?unanswered)\n'
         # c: the other legs are cancelled with "answered elsewhere" (phones then do not
         # log a missed call).
-        f" same => n,Dial(${{SHARELINE_TARGETS}},{ext.ring_seconds},c{PRE_DIAL})",
-        ' same => n,GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)',
-        f" same => n(unanswered),{_unanswered(ext)}",
-        " same => n(done),Hangup()",
-    ]
+        f" same => n,Dial(${{SHARELINE_TARGETS}},{ext.ring_seconds},c{PRE_DIAL})\n"
+        ' same => n,GotoIf($["${DIALSTATUS}" = "ANSWER"]?done)\n'
+        f" same => n(unanswered),{_unanswered(ext)}\n"
+        " same => n(done),Hangup()\n"
+    )
 
 
-def _queue(out: list[str], queue: QueueSpec, settings: RenderSettings) -> None:
-    out += [
-        f"exten => {queue.number},1,Answer()",
+def _queue(queue: QueueSpec, settings: RenderSettings) -> str:
+    return (
+        f"exten => {queue.number},1,Answer()\n"
         # C: members' phones that did not answer log "answered elsewhere", not missed.
-        f" same => n,Queue({queue.name},C,,,{queue.max_wait_seconds})",
-        " same => n,Hangup()",
+        f" same => n,Queue({queue.name},C,,,{queue.max_wait_seconds})\n"
+        " same => n,Hangup()\n"
         f"exten => {settings.agent_login_code}{queue.number},1,"
-        f"Gosub(shareline-agent-login,s,1({queue.name}))",
+        f"Gosub(shareline-agent-login,s,1({queue.name}))\n"
         f"exten => {settings.agent_logout_code}{queue.number},1,"
-        f"Gosub(shareline-agent-logout,s,1({queue.name}))",
-    ]
+        f"Gosub(shareline-agent-logout,s,1({queue.name}))\n"
+    )
 
 
-def _targets(out: list[str], ext: ExtensionSpec) -> None:
-    out.append(f"exten => {ext.number},1,Set(SHARELINE_TARGETS=)")
-    for slot in ext.slots:
-        if slot.ring_mode != "silent":
-            out.append(f" same => n,Gosub(shareline-add-slot,s,1({slot.auth_name}))")
-    out.append(" same => n,Return()")
+def _targets(ext: ExtensionSpec) -> str:
+    added = "".join(
+        f" same => n,Gosub(shareline-add-slot,s,1({slot.auth_name}))\n"
+        for slot in ext.slots
+        if slot.ring_mode != "silent"
+    )
+    return f"exten => {ext.number},1,Set(SHARELINE_TARGETS=)\n{added} same => n,Return()\n"
 
 
-def _agent(out: list[str], ext: ExtensionSpec) -> None:
+def _agent(ext: ExtensionSpec) -> str:
     n = ext.number
-    out += [
-        f"exten => {n},1,Gosub(shareline-targets,{n},1)",
-        ' same => n,GotoIf($["${SHARELINE_TARGETS}" = ""]?absent)',
-        f" same => n,Dial(${{SHARELINE_TARGETS}},,c{PRE_DIAL})",
-        " same => n(absent),Hangup()",
-    ]
+    return (
+        f"exten => {n},1,Gosub(shareline-targets,{n},1)\n"
+        ' same => n,GotoIf($["${SHARELINE_TARGETS}" = ""]?absent)\n'
+        f" same => n,Dial(${{SHARELINE_TARGETS}},,c{PRE_DIAL})\n"
+        " same => n(absent),Hangup()\n"
+    )
 
 
 def render_dialplan(
@@ -156,21 +157,19 @@ def render_dialplan(
     queues: tuple[QueueSpec, ...],
     settings: RenderSettings,
 ) -> str:
-    out = [
-        "; ShareLine dial plan. Generated on every telephony commit and replaced whole;",
-        "; do not edit. See docs/asterisk.md for what each context does.",
-        "",
-        f"[{CONTEXT}]",
-    ]
-    for ext in extensions:
-        _extension(out, ext)
-    for queue in queues:
-        _queue(out, queue, settings)
-    out += ["", "[shareline-targets]"]
-    for ext in extensions:
-        _targets(out, ext)
-    out += ["", "[shareline-agents]"]
-    for ext in extensions:
-        _agent(out, ext)
-    out += ["", _STATIC_CONTEXTS]
-    return "\n".join(out)
+    # One formatted piece per extension and context, joined once (see render_pjsip).
+    return "".join(
+        [
+            "; ShareLine dial plan. Generated on every telephony commit and replaced whole;\n"
+            "; do not edit. See docs/asterisk.md for what each context does.\n"
+            f"\n[{CONTEXT}]\n",
+            *[_extension(ext) for ext in extensions],
+            *[_queue(queue, settings) for queue in queues],
+            "\n[shareline-targets]\n",
+            *[_targets(ext) for ext in extensions],
+            "\n[shareline-agents]\n",
+            *[_agent(ext) for ext in extensions],
+            "\n",
+            _STATIC_CONTEXTS,
+        ]
+    )

@@ -7,7 +7,7 @@ as), auth `[auth-100_2]`. Digits and `_` only in slot names, so no two ever coll
 
 from __future__ import annotations
 
-from services.extensions.asterisk.model import ExtensionSpec, RenderSettings, SlotSpec
+from services.extensions.asterisk.model import ExtensionSpec, RenderSettings
 
 VOICEMAIL_CONTEXT = "default"
 CODECS = "ulaw,alaw,g722"
@@ -28,69 +28,61 @@ def caller_id(ext: ExtensionSpec) -> str:
     return f'"{ext.name}" <{ext.number}>'
 
 
-def _endpoint(out: list[str], ext: ExtensionSpec, slot: SlotSpec, s: RenderSettings) -> None:
-    name = slot.auth_name
-    out += [
-        f"[{name}]",
-        "type=endpoint",
-        f"transport={s.transport}",
-        f"context={s.context}",
-        "disallow=all",
-        f"allow={CODECS}",
-        f"auth={auth_section(name)}",
-        f"aors={name}",
-        f"callerid={caller_id(ext)}",
-        # Phones cannot choose their own identity: Asterisk sends ours as PAI to the
-        # devices and ignores any PAI a device sends.
-        "send_pai=yes",
-        "trust_id_inbound=no",
-        "trust_id_outbound=yes",
-        "direct_media=no",
-        "rtp_symmetric=yes",
-        "force_rport=yes",
-        "rewrite_contact=yes",
-        "identify_by=username,auth_username",
-        f"set_var=SHARELINE_EXT={ext.number}",
-        f"set_var=SHARELINE_SLOT={name}",
-    ]
-    if slot.ring_mode == "distinctive" and slot.tone is not None:
-        out.append(f"set_var=SHARELINE_RING={ring_value(slot.tone)}")
-    out.append("")
-
-
-def _auth(out: list[str], ext: ExtensionSpec, slot: SlotSpec) -> None:
-    out += [
-        f"[{auth_section(slot.auth_name)}]",
-        "type=auth",
-        "auth_type=userpass",
-        f"username={slot.auth_name}",
-        f"password={ext.password}",
-        "",
-    ]
-
-
-def _aor(out: list[str], ext: ExtensionSpec, slot: SlotSpec) -> None:
-    out += [
-        f"[{slot.auth_name}]",
-        "type=aor",
-        "max_contacts=1",
-        "remove_existing=yes",
-        "qualify_frequency=60",
-    ]
-    if ext.voicemail:
-        out.append(f"mailboxes={ext.number}@{VOICEMAIL_CONTEXT}")
-    out.append("")
-
-
 def render_pjsip(extensions: tuple[ExtensionSpec, ...], settings: RenderSettings) -> str:
-    out = [
-        "; ShareLine PJSIP objects: endpoint, auth and aor per slot.",
-        "; Generated on every telephony commit and replaced whole; do not edit.",
-        "",
+    # One formatted piece per slot, joined once: at 300,000 slots, appending each of a
+    # slot's 37 lines to a list cost more than formatting them.
+    endpoint_head = (
+        "type=endpoint\n"
+        f"transport={settings.transport}\n"
+        f"context={settings.context}\n"
+        "disallow=all\n"
+        f"allow={CODECS}\n"
+    )
+    parts = [
+        "; ShareLine PJSIP objects: endpoint, auth and aor per slot.\n"
+        "; Generated on every telephony commit and replaced whole; do not edit.\n"
     ]
     for ext in extensions:
+        number = ext.number
+        callerid = caller_id(ext)
+        mailbox = f"mailboxes={number}@{VOICEMAIL_CONTEXT}\n" if ext.voicemail else ""
         for slot in ext.slots:
-            _endpoint(out, ext, slot, settings)
-            _auth(out, ext, slot)
-            _aor(out, ext, slot)
-    return "\n".join(out)
+            name = slot.auth_name
+            auth = auth_section(name)
+            ring = (
+                f"set_var=SHARELINE_RING={ring_value(slot.tone)}\n"
+                if slot.ring_mode == "distinctive" and slot.tone is not None
+                else ""
+            )
+            parts.append(
+                f"\n[{name}]\n"
+                f"{endpoint_head}"
+                f"auth={auth}\n"
+                f"aors={name}\n"
+                f"callerid={callerid}\n"
+                # Phones cannot choose their own identity: Asterisk sends ours as PAI to
+                # the devices and ignores any PAI a device sends.
+                "send_pai=yes\n"
+                "trust_id_inbound=no\n"
+                "trust_id_outbound=yes\n"
+                "direct_media=no\n"
+                "rtp_symmetric=yes\n"
+                "force_rport=yes\n"
+                "rewrite_contact=yes\n"
+                "identify_by=username,auth_username\n"
+                f"set_var=SHARELINE_EXT={number}\n"
+                f"set_var=SHARELINE_SLOT={name}\n"
+                f"{ring}"
+                f"\n[{auth}]\n"
+                "type=auth\n"
+                "auth_type=userpass\n"
+                f"username={name}\n"
+                f"password={ext.password}\n"
+                f"\n[{name}]\n"
+                "type=aor\n"
+                "max_contacts=1\n"
+                "remove_existing=yes\n"
+                "qualify_frequency=60\n"
+                f"{mailbox}"
+            )
+    return "".join(parts)

@@ -26,6 +26,15 @@ NAME_MAX_LENGTH = 64
 # Punctuation a display name may carry. Everything Asterisk's config or dial-plan parsers
 # treat specially (; [ ] # $ & , ( ) / @ " \ and control characters) is absent.
 NAME_PUNCTUATION = frozenset(" .'-_+!?:*=~<>")
+# The display names made only of ASCII letters, digits and NAME_PUNCTUATION, without a
+# space at either end: all of them pass the character-by-character check below, and one
+# regex match costs a tenth of it (100,000 names per commit).
+_PLAIN_NAME_RE = re.compile(
+    "(?! )[A-Za-z0-9"
+    + "".join(re.escape(char) for char in sorted(NAME_PUNCTUATION))
+    + f"]{{1,{NAME_MAX_LENGTH}}}(?<! )",
+    re.ASCII,
+)
 # Reserved by queues.conf for its own settings.
 RESERVED_QUEUE_NAMES = frozenset({"general"})
 QUEUE_STRATEGIES = frozenset(
@@ -77,6 +86,13 @@ def check_password(value: str, number: str) -> str:
 
 
 def check_display_name(value: str, number: str) -> str:
+    if isinstance(value, str) and _PLAIN_NAME_RE.fullmatch(value):
+        return value
+    return check_display_name_by_character(value, number)
+
+
+def check_display_name_by_character(value: str, number: str) -> str:
+    """`check_display_name` without the ASCII shortcut: the rule itself, and the message."""
     what = f"name of {number}"
     if not isinstance(value, str) or not 1 <= len(value) <= NAME_MAX_LENGTH:
         raise _refuse(what, f"must be 1 to {NAME_MAX_LENGTH} characters")

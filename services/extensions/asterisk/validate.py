@@ -76,6 +76,10 @@ def _check_extension(ext: ExtensionSpec) -> ExtensionSpec:
         raise UnsafeConfigValue(f"voicemail flag of {number} must be true or false")
     for slot in ext.slots:
         _check_slot(slot, number)
+    if isinstance(ext.slots, tuple) and all(
+        slot.index == position for position, slot in enumerate(ext.slots, 1)
+    ):
+        return ext  # already in render order, as the database gives them
     slots = tuple(sorted(ext.slots, key=lambda s: s.index))
     indexes = [s.index for s in slots]
     if indexes != list(range(1, len(slots) + 1)):

@@ -1,0 +1,89 @@
+"""What the telephony commit's speed-ups must not change: the answer, the collector.
+
+A commit answers from the files it rendered instead of reading them back, and pauses
+Python's cyclic garbage collector while it works; neither may show to a caller.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import threading
+
+import pytest
+
+from services.extensions.telephony.collector import collector_paused
+from tests.extensions.test_telephony_commits import FILES, commit, create, files_of
+
+
+async def test_a_commits_answer_describes_the_stored_files_byte_for_byte(api):
+    await create(api, shared={"enabled": True, "max_devices": 3})
+    await create(api, "101", no_answer={"voicemail": True, "ring_seconds": 25})
+    first = await commit(api)
+    await api.patch("/api/v1/extensions/100/slots/100_2", json={"ring_mode": "silent"})
+    second = await commit(api)
+    again = await commit(api, expected=200)
+    for answer in (first, second, again):
+        rev = answer["revision"]["revision"]
+        stored = await files_of(api, rev)
+        assert answer["revision"]["files"] == [
+            {"name": n, "size": len(stored[n]), "sha256": hashlib.sha256(stored[n]).hexdigest()}
+            for n in FILES
+        ]
+    assert again["revision"]["files"] == second["revision"]["files"] != first["revision"]["files"]
+
+
+async def test_a_rollbacks_answer_describes_the_old_revisions_files(api):
+    await create(api)
+    first = await commit(api)
+    await create(api, "101")
+    await commit(api)
+    response = await api.post("/api/v1/telephony/commits/1/rollback")
+    assert response.status_code == 201, response.text
+    assert response.json()["revision"]["files"] == first["revision"]["files"]
+
+
+async def test_the_collector_runs_again_after_commits_that_succeed_or_fail(api):
+    assert gc.isenabled()
+    await create(api)
+    await commit(api)
+    assert gc.isenabled()
+    bad = await api.post("/api/v1/telephony/commits/99/rollback")
+    assert bad.status_code == 404
+    assert gc.isenabled()
+
+
+def test_the_collector_resumes_only_when_the_last_paused_section_ends():
+    inside = threading.Event()
+    leave = threading.Event()
+
+    def other() -> None:
+        with collector_paused():
+            inside.set()
+            leave.wait(5)
+
+    thread = threading.Thread(target=other)
+    with collector_paused():
+        assert not gc.isenabled()
+        thread.start()
+        assert inside.wait(5)
+    assert not gc.isenabled()  # the other thread's section is still running
+    leave.set()
+    thread.join(5)
+    assert gc.isenabled()
+
+
+def test_a_collector_disabled_before_stays_disabled():
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_the_collector_resumes_after_an_exception():
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError("render failed")
+    assert gc.isenabled()
