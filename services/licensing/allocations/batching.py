@@ -62,25 +62,31 @@ def run_batch(engine: Engine, settings: Settings, jobs: list[Job]) -> list[Outco
     def work(session: Session) -> list[Outcome]:
         scope = WriteScope(session, settings)
         scope.lock(pool for job in jobs for pool in job.pools)
-        return [_run_job(session, scope, job) for job in jobs]
+        return [_run_job(session, scope, job, f"job_{n}") for n, job in enumerate(jobs)]
 
     return in_transaction(engine, work)
 
 
-def _run_job(session: Session, scope: WriteScope, job: Job) -> Outcome:
+def _run_job(session: Session, scope: WriteScope, job: Job, name: str) -> Outcome:
     before = scope.counters()
-    savepoint = session.begin_nested()
+    connection = session.connection()
+    # Plain SAVEPOINT statements: SQLAlchemy's savepoint objects compile a new statement
+    # each time and drive the ORM's transaction bookkeeping, which was a third of the
+    # writer's time on this path. No ORM instance is changed inside a job.
+    connection.exec_driver_sql(f"SAVEPOINT {name}")
     try:
         answer = _answer(session, scope, job)
     except OperationalError:
         raise  # the database itself failed: the whole batch fails as one transaction
     except Exception as exc:
-        savepoint.rollback()
+        connection.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
+        connection.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+        session.expire_all()
         scope.rolled_back_to(before)
         if not isinstance(exc, ProblemError):
             log.error("a %s request failed inside its batch", job.operation, exc_info=exc)
         return exc
-    savepoint.commit()
+    connection.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
     return answer
 
 
