@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: 30,000 of them are built per document
 class SlotInfo:
     auth_name: str
     number: str
@@ -35,33 +35,40 @@ class Telephony:
     numbers: frozenset[str]
 
 
-def _get(obj: Any, name: str) -> Any:
-    return obj[name] if isinstance(obj, dict) else getattr(obj, name)
+def _getter(obj: Any) -> Any:
+    """How to read fields of this part of the document: a dict's keys or attributes."""
+    return dict.__getitem__ if isinstance(obj, dict) else getattr
 
 
 def read_committed(document: Any) -> Telephony:
     """Plain lookups from the extensions client's committed telephony document."""
-    sip = _get(document, "sip")
-    host, port, transport = _get(sip, "host"), int(_get(sip, "port")), _get(sip, "transport")
+    get = _getter(document)
+    sip = get(document, "sip")
+    get_sip = _getter(sip)
+    host, port = get_sip(sip, "host"), int(get_sip(sip, "port"))
+    transport = get_sip(sip, "transport")
+    # Each slot's digest is blake2b of the repr of (auth_name, number, name, password,
+    # ring_mode, tone, host, port, transport); the repr is assembled from parts shared
+    # by the whole document and by each extension (30,000 slots at 10,000 extensions).
+    server = f", {host!r}, {port!r}, {transport!r})"
     slots: dict[str, SlotInfo] = {}
     numbers: set[str] = set()
-    for extension in _get(document, "extensions"):
-        number, name = _get(extension, "number"), _get(extension, "name")
-        password = _get(extension, "password")
+    for extension in get(document, "extensions"):
+        get_ext = _getter(extension)
+        number, name = get_ext(extension, "number"), get_ext(extension, "name")
+        password = get_ext(extension, "password")
         numbers.add(number)
-        for slot in _get(extension, "slots"):
-            auth_name = _get(slot, "auth_name")
-            ring_mode, tone = _get(slot, "ring_mode"), _get(slot, "tone")
-            digest = hashlib.blake2b(
-                repr(
-                    (auth_name, number, name, password, ring_mode, tone, host, port, transport)
-                ).encode(),
-                digest_size=12,
-            ).hexdigest()
+        shared = f", {number!r}, {name!r}, {password!r}, "
+        for slot in get_ext(extension, "slots"):
+            get_slot = _getter(slot)
+            auth_name = get_slot(slot, "auth_name")
+            ring_mode, tone = get_slot(slot, "ring_mode"), get_slot(slot, "tone")
+            material = f"({auth_name!r}{shared}{ring_mode!r}, {tone!r}{server}"
+            digest = hashlib.blake2b(material.encode(), digest_size=12).hexdigest()
             slots[auth_name] = SlotInfo(
                 auth_name,
                 number,
-                int(_get(slot, "index")),
+                int(get_slot(slot, "index")),
                 name,
                 password,
                 ring_mode,
@@ -69,8 +76,8 @@ def read_committed(document: Any) -> Telephony:
                 digest,
             )
     return Telephony(
-        revision=_get(document, "revision"),
-        content_hash=_get(document, "content_hash"),
+        revision=get(document, "revision"),
+        content_hash=get(document, "content_hash"),
         sip_host=host,
         sip_port=port,
         sip_transport=transport,

@@ -95,3 +95,19 @@ async def test_vendors_route_lists_all_six(aps) -> None:
     yealink = next(v for v in vendors if v["name"] == "yealink")
     assert "y000000000108.cfg" in yealink["common_files"]
     assert yealink["check_sync"]["resync"] == "check-sync;reboot=false"
+
+
+@pytest.mark.parametrize("file_format", ["xml", "ini"])
+def test_dict_values_resolve_exactly_as_jinja_resolves_them(
+    tmp_path: Path, file_format: str
+) -> None:
+    """Keys first is a shortcut: names a dict has as methods still mean the method."""
+    (tmp_path / "t.j2").write_text(
+        "{{ d.user }}|{{ d['items'] }}|{{ d.items is callable }}|{{ d.get('user') }}"
+    )
+    template = make_environment(tmp_path, file_format).get_template("t.j2")
+    context = {"user": "alice", "items": "a key named like a method"}
+    assert template.render(d=context) == "alice|a key named like a method|True|alice"
+    (tmp_path / "missing.j2").write_text("{{ d.nothing }}")
+    with pytest.raises(UndefinedError):
+        make_environment(tmp_path, file_format).get_template("missing.j2").render(d={})
