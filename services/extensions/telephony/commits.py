@@ -30,6 +30,7 @@ from services.extensions.asterisk.deploy import Deployer
 from services.extensions.asterisk.render import expected_endpoints, render_revision
 from services.extensions.settings import Settings
 from services.extensions.tables import CommitLock, Revision, RevisionFile, utcnow
+from services.extensions.telephony import stored_files
 from services.extensions.telephony.collector import collector_paused
 from services.extensions.telephony.state import State, build_state, canonical_json, snapshot_of
 
@@ -100,7 +101,7 @@ def revision_files(session: Session, rev: int) -> dict[str, bytes]:
     rows = session.exec(
         select(RevisionFile).where(RevisionFile.rev == rev).order_by(col(RevisionFile.name))
     ).all()
-    return {row.name: row.content for row in rows}
+    return {row.name: stored_files.decode(row.content) for row in rows}
 
 
 def revision_file(session: Session, rev: int, name: str) -> bytes:
@@ -108,7 +109,7 @@ def revision_file(session: Session, rev: int, name: str) -> bytes:
     row = session.get(RevisionFile, (rev, name))
     if row is None:
         raise RevisionFileNotFound(f"revision {rev} has no file named {name!r}")
-    return row.content
+    return stored_files.decode(row.content)
 
 
 def list_revisions(session: Session, limit: int, offset: int) -> list[Revision]:
@@ -168,20 +169,21 @@ class Committer:
         if current is not None and current.content_hash == digest:
             # Byte-identical output: no revision, no write, no reload.
             return CommitOutcome(current, changed=False, files=files)
-        revision = Revision(
-            rev=_next_rev(session),
-            content_hash=digest,
-            state_json=canonical_json(state),
-            committed_by=actor,
-            committed_at=utcnow(),
-            kind=kind,
-            source_rev=source_rev,
-        )
-        session.add(revision)
-        session.flush()
-        for name, content in sorted(files.items()):
-            session.add(RevisionFile(rev=revision.rev, name=name, content=content))
-        session.flush()
+        with stored_files.encoding(files) as stored:
+            revision = Revision(
+                rev=_next_rev(session),
+                content_hash=digest,
+                state_json=canonical_json(state),
+                committed_by=actor,
+                committed_at=utcnow(),
+                kind=kind,
+                source_rev=source_rev,
+            )
+            session.add(revision)
+            session.flush()
+            for name, content in sorted(stored().items()):
+                session.add(RevisionFile(rev=revision.rev, name=name, content=content))
+            session.flush()
         deployed = self.deployer.deploy(revision.rev, files, endpoints)
         revision.deploy_status = deployed.status
         revision.deploy_detail = deployed.detail

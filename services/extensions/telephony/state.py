@@ -41,17 +41,20 @@ def build_state(session: Session, settings: Settings) -> State:
     # (parsed per row on SQLite) another tenth of what remained.
     session.flush()
     connection = session.connection()
-    extensions = connection.execute(
-        sa_select(
-            EXTENSIONS.c.number,
-            EXTENSIONS.c.name,
-            EXTENSIONS.c.full_name,
-            EXTENSIONS.c.email,
-            EXTENSIONS.c.password,
-            EXTENSIONS.c.voicemail,
-            EXTENSIONS.c.ring_seconds,
-        )
-    ).all()
+    extensions = sorted(
+        connection.execute(
+            sa_select(
+                EXTENSIONS.c.number,
+                EXTENSIONS.c.name,
+                EXTENSIONS.c.full_name,
+                EXTENSIONS.c.email,
+                EXTENSIONS.c.password,
+                EXTENSIONS.c.voicemail,
+                EXTENSIONS.c.ring_seconds,
+            )
+        ),
+        key=_row_number_key,
+    )
     slots = connection.execute(
         sa_select(
             SLOTS.c.extension_number,
@@ -73,7 +76,6 @@ def build_state(session: Session, settings: Settings) -> State:
     agents_of: dict[str, list[str]] = {}
     for agent in agents:
         agents_of.setdefault(agent.queue_name, []).append(agent.extension_number)
-    extensions.sort(key=_row_number_key)
     return {
         "settings": render_settings_state(settings),
         "extensions": [
