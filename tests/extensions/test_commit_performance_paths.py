@@ -87,3 +87,24 @@ def test_the_collector_resumes_after_an_exception():
     with pytest.raises(RuntimeError), collector_paused():
         raise RuntimeError("render failed")
     assert gc.isenabled()
+
+
+async def test_the_state_lists_slots_by_index_whatever_order_the_rows_are_stored_in(api):
+    from sqlalchemy import delete, insert
+
+    from services.common.db import READ, unit_of_work
+    from services.extensions.tables import Slot
+    from services.extensions.telephony.state import build_state
+
+    await create(api, shared={"enabled": True, "max_devices": 4})
+    engine = api.app.state.engine
+    with engine.begin() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(Slot.__table__.select())]
+        conn.execute(delete(Slot))
+        for row in sorted(rows, key=lambda r: -r["slot_index"]):  # stored 4, 3, 2, 1
+            conn.execute(insert(Slot).values(**row))
+    with unit_of_work(engine, READ) as session:
+        state = build_state(session, api.app.state.settings)
+    slots = state["extensions"][0]["slots"]
+    assert [s["index"] for s in slots] == [1, 2, 3, 4]
+    assert [s["auth_name"] for s in slots] == ["100", "100_2", "100_3", "100_4"]

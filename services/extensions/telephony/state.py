@@ -62,7 +62,7 @@ def build_state(session: Session, settings: Settings) -> State:
             SLOTS.c.slot_index,
             SLOTS.c.ring_mode,
             SLOTS.c.tone,
-        ).order_by(SLOTS.c.slot_index)
+        )
     ).all()
     queues = session.exec(select(Queue).order_by(col(Queue.name))).all()
     agents = session.exec(select(QueueAgent)).all()
@@ -73,6 +73,11 @@ def build_state(session: Session, settings: Settings) -> State:
             slots_of[number].append(slot)
         else:
             slots_of[number] = [slot]
+    # Sorted here rather than by the database: 100,000 sorts of three are cheaper than
+    # SQLite sorting 300,000 rows.
+    for listed in slots_of.values():
+        if len(listed) > 1:
+            listed.sort(key=_slot_index)
     agents_of: dict[str, list[str]] = {}
     for agent in agents:
         agents_of.setdefault(agent.queue_name, []).append(agent.extension_number)
@@ -93,6 +98,11 @@ def build_state(session: Session, settings: Settings) -> State:
         ],
         "queues": [_queue_state(q, agents_of.get(q.name, [])) for q in queues],
     }
+
+
+def _slot_index(slot: dict[str, Any]) -> int:
+    index: int = slot["index"]
+    return index
 
 
 def _row_number_key(row: Any) -> tuple[int, str]:
