@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlmodel import Session, select
+from starlette.middleware import Middleware
 
 from services.common.app_factory import build_app
 from services.common.db import unit_of_work
@@ -23,6 +24,7 @@ from services.common.service_app import (
 )
 from services.licensing.allocations import models as _allocation_tables  # noqa: F401
 from services.licensing.allocations.batching import WriteBatcher
+from services.licensing.allocations.fast_path import PATH, ReservationFastPath
 from services.licensing.allocations.idempotency import forget_old
 from services.licensing.allocations.reconcile import release_expired
 from services.licensing.allocations.router import batched, internal, public
@@ -76,6 +78,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         readiness={"database": database_check},
     )
     exempt_batched_routes(app, settings.max_concurrent_writes)
+    # Innermost middleware, in front of FastAPI's router (allocations/fast_path.py).
+    app.user_middleware.append(
+        Middleware(
+            ReservationFastPath,
+            route=next(r for r in batched.routes if getattr(r, "path", None) == PATH),
+        )
+    )
     app.state.clock = system_clock
     # First: requests are matched against routers in order, and this is the hot one.
     app.include_router(batched)

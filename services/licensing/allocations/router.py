@@ -16,7 +16,7 @@ from services.common.deps import SessionDep
 from services.common.errors import Forbidden, ProblemError, problem_responses
 from services.common.metrics import metrics_for
 from services.common.service_app import protected_router
-from services.common.service_tokens import CallerDep
+from services.common.service_tokens import Caller, CallerDep
 from services.licensing.allocations import idempotency
 from services.licensing.allocations.batching import WriteBatcher
 from services.licensing.allocations.models import CONFIRMED, RESERVED, LicAllocation
@@ -45,7 +45,7 @@ from services.licensing.client import (
     ReservationExpired,
     ReservationNotFound,
 )
-from services.licensing.clock import NowDep, current_time, from_db
+from services.licensing.clock import NowDep, from_db
 from services.licensing.deps import (
     CallerOnLoop,
     LimitQuery,
@@ -101,13 +101,24 @@ batched = APIRouter(dependencies=[Depends(caller_on_loop)])
 async def reserve_units(
     body: PoolHolders, key: IdempotencyKey, caller: CallerOnLoop, http: HttpRequest
 ) -> JSONResponse:
-    """Taken with the other reservations queued meanwhile, in one transaction (batching.py)."""
-    now = current_time(http)
-    request = Request(caller.service, caller.actor, now, http.app.state.settings)
-    allocations = metrics_for(http.app).allocations
-    batcher: WriteBatcher = http.app.state.write_batcher
+    """Taken with the other reservations queued meanwhile, in one transaction (batching.py).
+
+    Well-formed requests usually arrive through `fast_path.py` instead, to the same effect.
+    """
+    status, answer = await take_reservation(http.app, caller, body, key)
+    return JSONResponse(answer, status_code=status)
+
+
+async def take_reservation(
+    app: Any, caller: Caller, body: PoolHolders, key: str
+) -> tuple[int, dict[str, Any]]:
+    """Queue one reservation for the next batch; its answer, or its refusal raised."""
+    now = app.state.clock()
+    request = Request(caller.service, caller.actor, now, app.state.settings)
+    allocations = metrics_for(app).allocations
+    batcher: WriteBatcher = app.state.write_batcher
     try:
-        status, answer = await batcher.submit(
+        answer = await batcher.submit(
             operation="reserve",
             key=key,
             payload=body.model_dump(),
@@ -120,7 +131,7 @@ async def reserve_units(
         allocations.labels(pool=body.pool, outcome=refused.slug).inc()
         raise
     allocations.labels(pool=body.pool, outcome="granted").inc()
-    return JSONResponse(answer, status_code=status)
+    return answer
 
 
 @internal.post(
