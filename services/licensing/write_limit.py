@@ -15,7 +15,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.common.middleware import WriteConcurrencyLimit
 
-BATCHED_ROUTES = frozenset({("POST", "/internal/v1/reservations")})
+BATCHED_ROUTES = frozenset(
+    {("POST", "/internal/v1/reservations"), ("POST", "/internal/v1/releases")}
+)
 
 
 class WriteLimitExceptBatched(WriteConcurrencyLimit):

@@ -24,8 +24,9 @@ from sqlmodel import Session
 from services.common.db import unit_of_work
 from services.licensing.allocations.batching import WriteBatcher
 from services.licensing.allocations.scope import WriteScope
-from services.licensing.allocations.service import Request, reserve
+from services.licensing.allocations.service import Request, release, reserve
 from services.licensing.app import create_app
+from services.licensing.client import PoolExhausted
 from services.licensing.pools.service import lock_pool, take_locked
 from tests.licensing.conftest import Licensing, headers
 
@@ -203,9 +204,7 @@ async def test_a_request_failing_after_taking_units_gives_them_back_within_the_b
     )
     assert writes.largest == 2
     assert isinstance(failed, RuntimeError)
-    assert (
-        granted[0] == 201
-    )  # the unit the failed request took was back in the pool  # the unit the failed request took was back in the pool
+    assert granted[0] == 201  # the unit the failed request took was back in the pool
     assert await licensing.used("users") == 10
 
 
@@ -286,3 +285,60 @@ async def test_a_long_queue_is_taken_in_bounded_batches(
     assert [a.status_code for a in answers] == [201] * 7
     assert writes.largest <= max_batch
     assert await licensing.used("users") == 7
+
+
+@pytest.mark.parametrize("release_first", [True, False])
+async def test_a_release_and_a_reservation_in_one_batch_count_in_arrival_order(
+    licensing: Licensing, release_first: bool
+) -> None:
+    await licensing.allocate("users", [f"ext:{n}" for n in range(100, 110)])  # full
+    writes = batcher(licensing)
+    req = Request("extensions", "service:extensions", licensing.clock(), writes.settings)
+
+    def submit(
+        operation: str, work: Callable[[Session, WriteScope], dict[str, Any]]
+    ) -> Awaitable[tuple[int, dict[str, Any]]]:
+        return writes.submit(
+            operation=operation,
+            key=f"{operation}-key",
+            payload={"operation": operation},
+            now=req.now,
+            status_code=200,
+            pools=("users",),
+            work=work,
+        )
+
+    def give_back(session: Session, scope: WriteScope) -> dict[str, Any]:
+        return {"released": release(session, scope, req, "users", ["ext:100", "ext:999"])}
+
+    def take(session: Session, scope: WriteScope) -> dict[str, Any]:
+        return reserve(session, scope, req, "users", ["ext:300"])
+
+    jobs = [submit("release", give_back), submit("reserve", take)]
+    first, second = await asyncio.gather(
+        *(jobs if release_first else reversed(jobs)), return_exceptions=True
+    )
+    released, reserved = (first, second) if release_first else (second, first)
+    assert writes.largest == 2
+    assert released == (200, {"released": 1})
+    if release_first:
+        assert not isinstance(reserved, BaseException)
+    else:
+        assert isinstance(reserved, PoolExhausted)
+    assert await licensing.used("users") == (10 if release_first else 9)
+
+
+async def test_releases_are_batched_over_http_and_counted(licensing: Licensing) -> None:
+    await licensing.allocate("users", [f"ext:{n}" for n in range(100, 106)])
+    answers = await while_locked(
+        licensing,
+        [partial(licensing.release, "users", [f"ext:{n}"]) for n in range(100, 106)]
+        + [partial(licensing.release, "users", ["ext:100"])],  # the same key again: replay
+    )
+    assert [a.json() for a in answers] == [{"released": 1}] * 7
+    assert batcher(licensing).largest > 1
+    assert await licensing.used("users") == 0
+    audit = await licensing.client.get(
+        "/api/v1/license/audit", params={"action": "released"}, headers=headers()
+    )
+    assert audit.json()["total"] == 6

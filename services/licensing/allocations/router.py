@@ -217,34 +217,36 @@ def cancel_reservation(
     )
 
 
-@internal.post(
+@batched.post(
     "/internal/v1/releases",
     response_model=ReleasedOut,
     summary="Release the units holders hold (not holding is not an error)",
     responses=problems(401, 422, 503, examples=(KEY_REUSED,)),
     tags=["internal"],
 )
-def release_units(
+async def release_units(
     body: PoolHolders,
-    engine: EngineDep,
-    caller: CallerDep,
-    now: NowDep,
-    settings: SettingsDep,
+    caller: CallerOnLoop,
     http: HttpRequest,
     key: OptionalIdempotencyKey = None,
 ) -> JSONResponse:
-    request = Request(caller.service, caller.actor, now, settings)
-    response = _idempotent(
-        engine,
+    """Batched with the reservations and releases queued meanwhile (batching.py)."""
+    now = http.app.state.clock()
+    request = Request(caller.service, caller.actor, now, http.app.state.settings)
+    batcher: WriteBatcher = http.app.state.write_batcher
+    status, answer = await batcher.submit(
         operation="release",
         key=key,
         payload=body.model_dump(),
         now=now,
         status_code=200,
-        work=lambda session: {"released": release(session, request, body.pool, body.holders)},
+        pools=(body.pool,),
+        work=lambda session, scope: {
+            "released": release(session, scope, request, body.pool, body.holders)
+        },
     )
     metrics_for(http.app).allocations.labels(pool=body.pool, outcome="released").inc()
-    return response
+    return JSONResponse(answer, status_code=status)
 
 
 @internal.put(

@@ -34,7 +34,13 @@ from services.licensing.client import (
 )
 from services.licensing.clock import from_db, to_db
 from services.licensing.keys.service import license_state
-from services.licensing.pools.service import give_back, lock_pool, take, take_locked
+from services.licensing.pools.service import (
+    give_back,
+    give_back_locked,
+    lock_pool,
+    take,
+    take_locked,
+)
 from services.licensing.settings import Settings
 
 _RESERVATIONS = LicReservation.__table__  # type: ignore[attr-defined]
@@ -180,21 +186,29 @@ def confirm(session: Session, req: Request, reservation_id: str) -> dict[str, An
     return reservation_body(found, holders)
 
 
-def release(session: Session, req: Request, pool: str, holders: list[str]) -> int:
+def release(
+    session: Session, scope: WriteScope, req: Request, pool: str, holders: list[str]
+) -> int:
     """Give back the units `holders` hold in `pool`; not holding one is not an error."""
-    lock_pool(session, pool)
-    held = active_allocations(session, pool, holders)
-    deactivate(session, held.values(), state=RELEASED, reason="released", now=req.now)
-    if held:
-        record(
-            session,
-            at=req.now,
-            actor=req.actor,
-            action="released",
-            pool=pool,
-            summary=f"released {len(held)} {pool} unit(s): {', '.join(sorted(held))}",
-            holders=sorted(held),
-        )
+    locked = scope.pool(pool)
+    held = _holdings(session, pool, holders)
+    if not held:
+        return 0
+    session.connection().execute(
+        _ALLOCATIONS.update()
+        .where(_ALLOCATIONS.c.id.in_([row_id for row_id, _state in held.values()]))
+        .values(active=False, state=RELEASED, released_at=to_db(req.now), release_reason="released")
+    )
+    give_back_locked(session, locked, len(held))
+    append(
+        session,
+        at=req.now,
+        actor=req.actor,
+        action="released",
+        pool=pool,
+        summary=f"released {len(held)} {pool} unit(s): {', '.join(sorted(held))}",
+        holders=sorted(held),
+    )
     return len(held)
 
 
