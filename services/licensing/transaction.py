@@ -37,7 +37,9 @@ def in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
         with unit_of_work(engine) as session:
             return work(session)
     except OperationalError as exc:
-        if "locked" in str(exc).lower():
+        # A deadlock PostgreSQL broke (two replicas' batches claiming the same two
+        # idempotency keys in opposite orders) is as transient as a lock held too long.
+        if any(sign in str(exc).lower() for sign in ("locked", "deadlock detected")):
             raise ServiceUnavailable(
                 "the database is busy; try again", retry_after_seconds=1
             ) from exc

@@ -22,12 +22,14 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from services.common.db import unit_of_work
+from services.common.errors import ServiceUnavailable
 from services.licensing.allocations.batching import WriteBatcher
 from services.licensing.allocations.scope import WriteScope
 from services.licensing.allocations.service import Request, release, reserve
 from services.licensing.app import create_app
 from services.licensing.client import PoolExhausted
 from services.licensing.pools.service import lock_pool, take_locked
+from services.licensing.transaction import in_transaction
 from tests.licensing.conftest import Licensing, headers
 
 PROBLEM = "urn:shareline:problem:"
@@ -342,3 +344,12 @@ async def test_releases_are_batched_over_http_and_counted(licensing: Licensing) 
         "/api/v1/license/audit", params={"action": "released"}, headers=headers()
     )
     assert audit.json()["total"] == 6
+
+
+async def test_a_deadlock_the_database_broke_is_busy_not_an_error(licensing: Licensing) -> None:
+    def deadlocked(_session: Session) -> None:
+        raise OperationalError("INSERT", None, Exception("deadlock detected"))
+
+    with pytest.raises(ServiceUnavailable) as raised:
+        in_transaction(licensing.app.state.engine, deadlocked)
+    assert raised.value.headers == {"Retry-After": "1"}
