@@ -46,7 +46,7 @@ class Plan:
 def _lines_by_device(
     session: Session, device_ids: list[str] | None
 ) -> dict[str, list[tuple[int, str]]]:
-    query = select(DeviceLine.device_id, DeviceLine.line, DeviceLine.auth_name)
+    query = sa_select(col(DeviceLine.device_id), col(DeviceLine.line), col(DeviceLine.auth_name))
     lines: dict[str, list[tuple[int, str]]] = defaultdict(list)
     chunks = (
         [None]
@@ -55,7 +55,7 @@ def _lines_by_device(
     )
     for chunk in chunks:
         scoped = query if chunk is None else query.where(col(DeviceLine.device_id).in_(chunk))
-        for device_id, line, auth_name in session.exec(scoped):
+        for device_id, line, auth_name in session.connection().execute(scoped):
             lines[device_id].append((line, auth_name))
     for device_lines in lines.values():
         device_lines.sort()

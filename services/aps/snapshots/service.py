@@ -92,10 +92,10 @@ def _load_devices(
     """The devices' render inputs, sealed credentials, credential hashes and enrolment."""
     for chunk in _chunks(ids):
         lines: dict[str, list[tuple[int, str]]] = {}
-        for device_id, line, auth_name in session.exec(
-            select(DeviceLine.device_id, DeviceLine.line, DeviceLine.auth_name).where(
-                col(DeviceLine.device_id).in_(chunk)
-            )
+        for device_id, line, auth_name in session.connection().execute(
+            sa_select(
+                col(DeviceLine.device_id), col(DeviceLine.line), col(DeviceLine.auth_name)
+            ).where(col(DeviceLine.device_id).in_(chunk))
         ):
             lines.setdefault(device_id, []).append((line, auth_name))
         rows = session.connection().execute(
