@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from jinja2 import UndefinedError
+from jinja2 import TemplateSyntaxError, UndefinedError
 
 from services.aps.vendors.catalog import VENDORS_DIR, Catalog, Vendor
 from services.aps.vendors.templating import UnsafeValue, make_environment
@@ -111,3 +111,26 @@ def test_dict_values_resolve_exactly_as_jinja_resolves_them(
     (tmp_path / "missing.j2").write_text("{{ d.nothing }}")
     with pytest.raises(UndefinedError):
         make_environment(tmp_path, file_format).get_template("missing.j2").render(d={})
+
+
+def test_templates_compile_when_the_vendor_loads_and_never_from_stale_code(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "yealink"
+    shutil.copytree(VENDORS_DIR / "yealink", folder)
+    device = folder / "templates" / "001565000001.cfg.j2"
+    device.write_text("#!version:1.0.0.1\n## first\n")
+    first = Vendor(folder)
+    device.write_text("#!version:1.0.0.1\n## second\n")
+    second = Vendor(folder)  # same file, new source: compiled again
+
+    def rendered(vendor: Vendor) -> str:
+        files = vendor.render_device(_context(vendor, "T46U", "001565000001"))
+        return next(f.content.decode() for f in files if f.name.endswith(".cfg"))
+
+    assert rendered(first).endswith("## first\n")
+    assert rendered(second).endswith("## second\n")
+
+    device.write_text("{% if %}broken")
+    with pytest.raises(TemplateSyntaxError):
+        Vendor(folder)  # at start-up, not at the first commit
