@@ -67,6 +67,23 @@ def _check_slot(slot: SlotSpec, number: str) -> None:
         check_range(slot.tone, 1, 5, f"tone of slot {slot.auth_name}")
 
 
+def is_plain_slot(slot: SlotSpec, number: str, position: int) -> bool:
+    """Whether `slot` passes `_check_slot` and is the extension's slot number `position`.
+
+    The common case in a few comparisons (300,000 slots per commit): with the number
+    already checked and the index 1-16, an auth name equal to the expected one also
+    matches AUTH_NAME_RE. False sends the slot through the full checks.
+    """
+    if type(slot.index) is not int or slot.index != position or position > MAX_SLOTS:
+        return False
+    if slot.auth_name != (number if position == 1 else f"{number}_{position}"):
+        return False
+    mode, tone = slot.ring_mode, slot.tone
+    if mode == "ring" or mode == "silent":
+        return True
+    return mode == "distinctive" and type(tone) is int and 1 <= tone <= 5
+
+
 def _check_extension(ext: ExtensionSpec) -> ExtensionSpec:
     number = check_number(ext.number, "extension number")
     check_display_name(ext.name, number)
@@ -74,12 +91,14 @@ def _check_extension(ext: ExtensionSpec) -> ExtensionSpec:
     check_range(ext.ring_seconds, 1, 600, f"ring time of {number}")
     if not isinstance(ext.voicemail, bool):
         raise UnsafeConfigValue(f"voicemail flag of {number} must be true or false")
+    if isinstance(ext.slots, tuple):
+        for position, slot in enumerate(ext.slots, 1):
+            if not is_plain_slot(slot, number, position):
+                break
+        else:
+            return ext  # valid slots already in render order, as the database gives them
     for slot in ext.slots:
         _check_slot(slot, number)
-    if isinstance(ext.slots, tuple) and all(
-        slot.index == position for position, slot in enumerate(ext.slots, 1)
-    ):
-        return ext  # already in render order, as the database gives them
     slots = tuple(sorted(ext.slots, key=lambda s: s.index))
     indexes = [s.index for s in slots]
     if indexes != list(range(1, len(slots) + 1)):
