@@ -56,6 +56,8 @@ class CommitOutcome:
     # The revision's files, byte for byte (for an unchanged commit, the current
     # revision's): answering from them spares reading 250 MB back at 100,000 extensions.
     files: dict[str, bytes]
+    # Their SHA-256 digests when the commit already computed them (on its worker threads).
+    digests: dict[str, str] | None = None
 
 
 def content_hash(files: dict[str, bytes]) -> str:
@@ -187,7 +189,7 @@ class Committer:
         if current is not None and current.content_hash == digest:
             # Byte-identical output: no revision, no write, no reload.
             return CommitOutcome(current, changed=False, files=files)
-        with stored_files.encoding(files) as stored:
+        with stored_files.encoding(files) as encoded:
             revision = Revision(
                 rev=_next_rev(session),
                 content_hash=digest,
@@ -199,8 +201,9 @@ class Committer:
             )
             session.add(revision)
             session.flush()
-            for name, content in sorted(stored().items()):
-                session.add(RevisionFile(rev=revision.rev, name=name, content=content))
+            results = encoded()
+            for name, result in sorted(results.items()):
+                session.add(RevisionFile(rev=revision.rev, name=name, content=result.stored))
             session.flush()
         deployed = self.deployer.deploy(revision.rev, files, endpoints)
         revision.deploy_status = deployed.status
@@ -209,7 +212,8 @@ class Committer:
         target = f"revision {revision.rev}"
         detail = f"{kind} {deployed.status}" + (f" of revision {source_rev}" if source_rev else "")
         audit.record(session, actor, f"telephony.{kind}", target, detail)
-        return CommitOutcome(revision, changed=True, files=files)
+        digests = {name: result.sha256 for name, result in results.items()}
+        return CommitOutcome(revision, changed=True, files=files, digests=digests)
 
 
 def _take_lock(session: Session, actor: str) -> None:
@@ -225,7 +229,11 @@ def _next_rev(session: Session) -> int:
     return (latest or 0) + 1
 
 
-def revision_summary(revision: Revision, files: dict[str, bytes] | None = None) -> dict[str, Any]:
+def revision_summary(
+    revision: Revision, files: dict[str, bytes] | None = None, digests: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """What the API shows of a revision; with `files`, their sizes and SHA-256 digests
+    (taken from `digests` where given)."""
     out: dict[str, Any] = {
         "revision": revision.rev,
         "content_hash": revision.content_hash,
@@ -236,8 +244,14 @@ def revision_summary(revision: Revision, files: dict[str, bytes] | None = None) 
         "deploy": {"status": revision.deploy_status, "detail": revision.deploy_detail},
     }
     if files is not None:
+        known = digests or {}
         out["files"] = [
-            {"name": n, "size": len(c), "sha256": hashlib.sha256(c).hexdigest()}
+            {"name": n, "size": len(c), "sha256": known.get(n) or hashlib.sha256(c).hexdigest()}
             for n, c in sorted(files.items())
         ]
     return out
+
+
+def outcome_summary(outcome: CommitOutcome) -> dict[str, Any]:
+    """`revision_summary` of a commit's or rollback's revision, from what it rendered."""
+    return revision_summary(outcome.revision, outcome.files, outcome.digests)

@@ -35,7 +35,7 @@ def _committer(request: Request) -> commits.Committer:
 
 
 def _result(outcome: commits.CommitOutcome, session: SessionDep) -> JSONResponse:
-    summary = commits.revision_summary(outcome.revision, outcome.files)
+    summary = commits.outcome_summary(outcome)
     body = CommitResult(changed=outcome.changed, revision=RevisionPublic.model_validate(summary))
     return JSONResponse(body.model_dump(mode="json"), status_code=201 if outcome.changed else 200)
 
