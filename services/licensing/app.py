@@ -102,7 +102,14 @@ def warm_routes(app: FastAPI) -> None:
     FastAPI prepares an included router's routes on the first match (pydantic schemas for
     every parameter): ~0.3 s of the event loop that would land on the first requests.
     """
-    scope = {"type": "http", "method": "POST", "path": "/internal/v1/reservations"}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": PATH,
+        "root_path": "",
+        "headers": [],
+        "query_string": b"",
+    }
     for route in app.router.routes:
         route.matches(scope)
 

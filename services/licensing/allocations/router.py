@@ -101,10 +101,7 @@ batched = APIRouter(dependencies=[Depends(caller_on_loop)])
 async def reserve_units(
     body: PoolHolders, key: IdempotencyKey, caller: CallerOnLoop, http: HttpRequest
 ) -> JSONResponse:
-    """Taken with the other reservations queued meanwhile, in one transaction (batching.py).
-
-    Well-formed requests usually arrive through `fast_path.py` instead, to the same effect.
-    """
+    # Well-formed requests usually come through fast_path.py instead, to the same effect.
     status, answer = await take_reservation(http.app, caller, body, key)
     return JSONResponse(answer, status_code=status)
 
@@ -230,7 +227,6 @@ async def release_units(
     http: HttpRequest,
     key: OptionalIdempotencyKey = None,
 ) -> JSONResponse:
-    """Batched with the reservations and releases queued meanwhile (batching.py)."""
     now = http.app.state.clock()
     request = Request(caller.service, caller.actor, now, http.app.state.settings)
     batcher: WriteBatcher = http.app.state.write_batcher
