@@ -1,18 +1,23 @@
-"""What the telephony commit's speed-ups must not change: the answer, the collector.
+"""What the telephony commit's speed-ups must not change: the answer, the state, the GC.
 
-A commit answers from the files it rendered instead of reading them back, and pauses
-Python's cyclic garbage collector while it works; neither may show to a caller.
+A commit answers from the files it rendered instead of reading them back, writes its
+state document with orjson, and pauses Python's cyclic garbage collector while it
+works; none of it may show to a caller.
 """
 
 from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import threading
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.extensions.telephony.collector import collector_paused
+from services.extensions.telephony.state import canonical_json
 from tests.extensions.test_telephony_commits import FILES, commit, create, files_of
 
 
@@ -108,3 +113,28 @@ async def test_the_state_lists_slots_by_index_whatever_order_the_rows_are_stored
     slots = state["extensions"][0]["slots"]
     assert [s["index"] for s in slots] == [1, 2, 3, 4]
     assert [s["auth_name"] for s in slots] == ["100", "100_2", "100_3", "100_4"]
+
+
+def _reference_json(state: object) -> str:
+    return json.dumps(state, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+STATE_TEXT = st.text(st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
+    ['"', "\\", "\n\r\t\b\f", "\x00\x1f\x7f", "\u2028\u2029", "é李😀", "</script>"]
+)
+STATE_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | STATE_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(STATE_TEXT, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(STATE_VALUES)
+def test_the_state_document_is_the_text_json_dumps_writes(state: object) -> None:
+    assert canonical_json(state) == _reference_json(state)  # type: ignore[arg-type]
+
+
+def test_what_the_fast_encoder_refuses_is_still_written_like_json_dumps() -> None:
+    for odd in ({"name": "a\ud800b"}, {"big": 2**70}):
+        assert canonical_json(odd) == _reference_json(odd)
