@@ -92,7 +92,12 @@ exten => s,1,Answer()
 
 def hint(ext: ExtensionSpec) -> str:
     """The device state of an extension: busy when any of its slots is."""
-    return "&".join(f"PJSIP/{slot.auth_name}" for slot in ext.slots)
+    return "&".join([f"PJSIP/{slot.auth_name}" for slot in ext.slots])
+
+
+_HANG_UP_UNANSWERED = (
+    f'Hangup(${{IF($["${{DIALSTATUS}}" = "BUSY"]?{CAUSE_BUSY}:{CAUSE_NO_ANSWER})}})'
+)
 
 
 def _unanswered(ext: ExtensionSpec) -> str:
@@ -101,7 +106,7 @@ def _unanswered(ext: ExtensionSpec) -> str:
             f"VoiceMail({ext.number}@{VOICEMAIL_CONTEXT},"
             '${IF($["${DIALSTATUS}" = "BUSY"]?b:u)})'
         )
-    return f'Hangup(${{IF($["${{DIALSTATUS}}" = "BUSY"]?{CAUSE_BUSY}:{CAUSE_NO_ANSWER})}})'
+    return _HANG_UP_UNANSWERED
 
 
 def _extension(ext: ExtensionSpec) -> str:
@@ -135,9 +140,11 @@ def _queue(queue: QueueSpec, settings: RenderSettings) -> str:
 
 def _targets(ext: ExtensionSpec) -> str:
     added = "".join(
-        f" same => n,Gosub(shareline-add-slot,s,1({slot.auth_name}))\n"
-        for slot in ext.slots
-        if slot.ring_mode != "silent"
+        [
+            f" same => n,Gosub(shareline-add-slot,s,1({slot.auth_name}))\n"
+            for slot in ext.slots
+            if slot.ring_mode != "silent"
+        ]
     )
     return f"exten => {ext.number},1,Set(SHARELINE_TARGETS=)\n{added} same => n,Return()\n"
 
