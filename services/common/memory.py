@@ -26,7 +26,9 @@ from typing import Any
 log = logging.getLogger("shareline.memory")
 
 M_ARENA_MAX = -8  # glibc's <malloc.h>
+M_MMAP_THRESHOLD = -3
 DEFAULT_ARENAS = 2
+DEFAULT_MMAP_THRESHOLD = 256 * 1024
 # Long enough for the request that asked to finish sending (a 10,000-extension document
 # takes ~0.4 s to serialize) and drop what it built.
 RELEASE_DELAY_SECONDS = 1.0
@@ -56,6 +58,19 @@ def limit_malloc_arenas(arenas: int = DEFAULT_ARENAS, libc: Any | None = None) -
     if mallopt is None:
         return False
     return bool(mallopt(ctypes.c_int(M_ARENA_MAX), ctypes.c_int(arenas)))
+
+
+def fix_mmap_threshold(size: int = DEFAULT_MMAP_THRESHOLD, libc: Any | None = None) -> bool:
+    """Serve every block of `size` bytes or more from its own mapping, returned on free.
+
+    glibc raises this threshold each time such a block is freed (up to 32 MiB), so after
+    one big document every later one lands in the heap and leaves a hole there.
+    """
+    libc = libc if libc is not None else glibc()
+    mallopt = getattr(libc, "mallopt", None) if libc is not None else None
+    if mallopt is None:
+        return False
+    return bool(mallopt(ctypes.c_int(M_MMAP_THRESHOLD), ctypes.c_int(size)))
 
 
 def release_freed_memory(libc: Any | None = None) -> bool:

@@ -9,12 +9,17 @@ from typing import Any
 
 import uvicorn
 
-from services.common.memory import limit_malloc_arenas, release_freed_memory
+from services.common.memory import (
+    fix_mmap_threshold,
+    limit_malloc_arenas,
+    release_freed_memory,
+)
 
 
 def serve(name: str, create_app: Callable[[Any], Any], settings: Any, default_port: int) -> None:
     # Before uvicorn and the worker threads start: every thread would get its own arena.
     limit_malloc_arenas()
+    fix_mmap_threshold()
     parser = argparse.ArgumentParser(prog=f"python -m {name}")
     parser.add_argument("--host", default=settings.host)
     parser.add_argument("--port", type=int, default=default_port)

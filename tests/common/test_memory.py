@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -53,12 +54,42 @@ def test_arenas_can_be_limited() -> None:
     assert memory.limit_malloc_arenas(2) is True
 
 
+class MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd",
+            "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost",
+        )
+    ]  # fmt: skip
+
+
+def _mapped_bytes() -> int:
+    mallinfo2 = memory.glibc().mallinfo2
+    mallinfo2.restype = MallInfo2
+    return int(mallinfo2().hblkhd)
+
+
+@needs_glibc
+def test_big_blocks_keep_their_own_mapping_after_a_bigger_one_was_freed() -> None:
+    assert memory.fix_mmap_threshold() is True
+    # glibc alone would now raise its threshold to 24 MiB, and put the next 2 MiB
+    # block into the heap, where it leaves a hole when freed.
+    bytes(24 << 20)
+    mapped = _mapped_bytes()
+    block = bytes(2 << 20)
+    assert _mapped_bytes() - mapped >= 2 << 20
+    del block
+    assert _mapped_bytes() == mapped
+
+
 def test_without_glibc_releasing_and_limiting_do_nothing(no_glibc: None) -> None:
     assert memory.glibc() is None
     assert memory.release_freed_memory() is False
     assert memory.limit_malloc_arenas() is False
     assert memory.release_freed_memory(NotGlibc()) is False
     assert memory.limit_malloc_arenas(2, NotGlibc()) is False
+    assert memory.fix_mmap_threshold() is False
 
 
 def test_without_glibc_no_release_is_scheduled(no_glibc: None) -> None:
