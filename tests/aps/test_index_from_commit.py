@@ -6,9 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlmodel import col, func, select
 
 from services.aps.app import create_app
 from services.aps.provisioning.index import ProvisioningIndex
+from services.aps.snapshots import service as snapshot_service
+from services.aps.snapshots.models import SnapshotFile
+from services.common.db import READ, unit_of_work
 from tests.aps.support import FakeExtensions, admin_headers, phone_headers, site
 
 YEALINK, POLY, SNOM, CISCO, FANVIL = (
@@ -52,11 +56,31 @@ def index_reads_are_refused(aps, monkeypatch) -> None:
     monkeypatch.setattr(aps.app.state.index, "_apply", _refused)
 
 
-async def _commit_and_compare(aps) -> dict[str, Any]:
+def _opened_and_open(app: Any, revision: int) -> tuple[set[str | None], list[str]]:
+    """Devices with files opened at `revision`; names open more than once (none, ever)."""
+    with unit_of_work(app.state.engine, READ) as session:
+        opened = session.exec(
+            select(SnapshotFile.device_id).where(SnapshotFile.first_revision == revision)
+        ).all()
+        doubled = session.exec(
+            select(SnapshotFile.name)
+            .where(col(SnapshotFile.last_revision).is_(None))
+            .group_by(col(SnapshotFile.name))
+            .having(func.count() > 1)
+        ).all()
+    return set(opened), list(doubled)
+
+
+async def _commit_and_compare(aps, *, served_devices: set[str] | None = None) -> dict[str, Any]:
     snapshot = await aps.commit()
     served = _served(aps.app.state.index)
     assert served["revision"] == snapshot["revision"]
     assert served == _read_back(aps.app)
+    opened, doubled = _opened_and_open(aps.app, snapshot["revision"])
+    assert opened - {None} == set(snapshot["changed"]) and doubled == []
+    if served_devices is not None:
+        assert {e[3] for e in served["files"].values()} - {None} == served_devices
+        assert set(served["devices"]) == served_devices
     return snapshot
 
 
@@ -67,11 +91,14 @@ async def aps(make_aps):
 
 
 @pytest.mark.parametrize("returning", [True, False], ids=["update-returning", "select-first"])
+@pytest.mark.parametrize("chunk", [500, 1], ids=["in-lists", "whole-table-reads"])
 async def test_the_commit_fills_the_index_exactly_as_a_restart_reads_it(
-    aps, index_reads_are_refused, monkeypatch, returning: bool
+    aps, index_reads_are_refused, monkeypatch, returning: bool, chunk: int
 ) -> None:
     if not returning:  # a database without UPDATE ... RETURNING: closed rows read first
         monkeypatch.setattr(aps.app.state.engine.dialect, "update_returning", False)
+    # With one id per IN list, most commits here read whole tables, a few use IN lists.
+    monkeypatch.setattr(snapshot_service, "CHUNK", chunk)
     aps.extensions.add_extension("102", "Carol & <Co>", "Pw102ccccccccccccccccccccc", 3)
     blf = [{"key": 6, "type": "blf", "extension": "101", "label": "Bob"}]
     for mac, vendor, model, lines in (
@@ -83,8 +110,13 @@ async def test_the_commit_fills_the_index_exactly_as_a_restart_reads_it(
     ):
         created = await aps.create(mac, vendor, model, lines, keys=blf)
         assert created.status_code == 201, created.text
-    first = await _commit_and_compare(aps)
+    everyone = {YEALINK, POLY, SNOM, CISCO, FANVIL}
+    first = await _commit_and_compare(aps, served_devices=everyone)
     assert first["devices_rendered"] == 5
+    for mac in (POLY, FANVIL):  # two of five: IN lists again
+        await aps.client.patch(f"/api/v1/aps/devices/{mac}", json={"keys": []})
+    two = await _commit_and_compare(aps, served_devices=everyone)
+    assert sorted(two["changed"]) == sorted([POLY, FANVIL])
 
     # An enrolled device keeps its enrolment; a relabel, a moved slot, a deletion.
     own = aps.device_password(YEALINK)
@@ -100,7 +132,7 @@ async def test_the_commit_fills_the_index_exactly_as_a_restart_reads_it(
         json={"lines": [{"line": 2, "auth_name": "102"}, {"line": 4, "auth_name": "101"}]},
     )
     assert (await aps.client.delete(f"/api/v1/aps/devices/{SNOM}")).status_code == 204
-    edited = await _commit_and_compare(aps)
+    edited = await _commit_and_compare(aps, served_devices=everyone - {SNOM})
     assert sorted(edited["changed"]) == sorted([YEALINK, POLY, CISCO])
     assert edited["removed"] == [SNOM]
     assert aps.app.state.index.devices[YEALINK].enrolled
@@ -115,10 +147,10 @@ async def test_the_commit_fills_the_index_exactly_as_a_restart_reads_it(
         "revision": document["revision"] + 1,
         "sip": {**document["sip"], "port": 5070},
     }
-    moved = await _commit_and_compare(aps)
+    moved = await _commit_and_compare(aps, served_devices=everyone - {SNOM})
     assert moved["devices_rendered"] == 4
 
-    nothing = await _commit_and_compare(aps)
+    nothing = await _commit_and_compare(aps, served_devices=everyone - {SNOM})
     assert nothing["devices_rendered"] == 0
 
 
