@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
-
-import qrcode
-import qrcode.image.svg
-from qrcode.image.pil import PilImage
+from typing import TYPE_CHECKING
 
 from services.aps.softphones.negotiation import negotiate
+
+if TYPE_CHECKING:
+    import qrcode
+
+# qrcode and Pillow are imported when a code is drawn, not at start-up: ~4.5 MiB that
+# every APS process would otherwise hold for a rarely used route.
 
 PNG = "image/png"
 SVG = "image/svg+xml"
@@ -20,6 +23,8 @@ def provisioning_url(public_base_url: str, token: str) -> str:
 
 
 def _code(data: str) -> qrcode.QRCode:  # type: ignore[type-arg]
+    import qrcode
+
     # Level M survives a smudged screen or print; border 4 is the standard quiet zone.
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=8, border=4)
     code.add_data(data)
@@ -28,12 +33,16 @@ def _code(data: str) -> qrcode.QRCode:  # type: ignore[type-arg]
 
 
 def render_png(data: str) -> bytes:
+    from qrcode.image.pil import PilImage
+
     buffer = io.BytesIO()
     _code(data).make_image(image_factory=PilImage).save(buffer)
     return buffer.getvalue()
 
 
 def render_svg(data: str) -> bytes:
+    import qrcode.image.svg
+
     buffer = io.BytesIO()
     _code(data).make_image(image_factory=qrcode.image.svg.SvgPathImage).save(buffer)
     return buffer.getvalue()
