@@ -21,6 +21,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from typing import Any
 
 log = logging.getLogger("shareline.memory")
@@ -29,9 +30,13 @@ M_ARENA_MAX = -8  # glibc's <malloc.h>
 M_MMAP_THRESHOLD = -3
 DEFAULT_ARENAS = 2
 DEFAULT_MMAP_THRESHOLD = 256 * 1024
-# Long enough for the request that asked to finish sending (a 10,000-extension document
-# takes ~0.4 s to serialize) and drop what it built.
-RELEASE_DELAY_SECONDS = 1.0
+# Long enough for the request that asked to return and drop what it built.
+RELEASE_DELAY_SECONDS = 0.1
+# For a route whose large answer is serialized after it returns (10,000 extensions'
+# committed document takes ~0.4 s).
+AFTER_LARGE_RESPONSE_SECONDS = 1.0
+# A release already due this close before the one asked for covers it too.
+COALESCE_SECONDS = 0.05
 
 
 @functools.cache
@@ -91,27 +96,30 @@ def release_freed_memory_soon(delay_seconds: float = RELEASE_DELAY_SECONDS) -> N
     what the commit left in reference cycles first; it is short in a served process,
     whose start-up heap is frozen (`services.common.heap`).
     """
-    global _pending
+    global _latest_due
     if glibc() is None:
         return
-    with _pending_lock:
-        if _pending:  # one trim already waiting covers this request's memory too
-            return
-        _pending = True
+    due = time.monotonic() + delay_seconds
+    with _schedule_lock:
+        if _latest_due >= due - COALESCE_SECONDS:
+            return  # a release due then (or later) gives this request's memory back too
+        _latest_due = due
     timer = threading.Timer(delay_seconds, _release_quietly)
     timer.daemon = True
     timer.name = "shareline-memory-release"
     timer.start()
 
 
-_pending_lock = threading.Lock()
-_pending = False
+def release_freed_memory_after_large_response() -> None:
+    """`release_freed_memory_soon` once a large answer has been serialized and sent."""
+    release_freed_memory_soon(AFTER_LARGE_RESPONSE_SECONDS)
+
+
+_schedule_lock = threading.Lock()
+_latest_due = 0.0  # monotonic time of the latest release scheduled
 
 
 def _release_quietly() -> None:
-    global _pending
-    with _pending_lock:
-        _pending = False
     try:
         before = resident_kib()
         gc.collect()

@@ -122,6 +122,23 @@ def test_release_soon_runs_once_for_requests_close_together(
 
 
 @needs_glibc
+def test_a_release_due_later_covers_an_earlier_request_but_not_the_reverse(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    released = threading.Semaphore(0)
+    monkeypatch.setattr(memory, "release_freed_memory", lambda libc=None: released.release())
+    started = time.monotonic()
+    memory.release_freed_memory_after_large_response()
+    memory.release_freed_memory_soon(0.0)  # a release is due later: that one covers it
+    assert released.acquire(timeout=5)
+    assert time.monotonic() - started >= memory.AFTER_LARGE_RESPONSE_SECONDS
+    assert not released.acquire(timeout=0.1)
+    memory.release_freed_memory_soon(0.0)
+    memory.release_freed_memory_soon(0.3)  # due after the pending one: a release of its own
+    assert released.acquire(timeout=5) and released.acquire(timeout=5)
+
+
+@needs_glibc
 def test_a_failed_release_is_logged_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
     attempts = threading.Semaphore(0)
     logged: list[str] = []
@@ -132,9 +149,10 @@ def test_a_failed_release_is_logged_not_raised(monkeypatch: pytest.MonkeyPatch) 
 
     monkeypatch.setattr(memory, "release_freed_memory", broken)
     monkeypatch.setattr(memory.log, "exception", logged.append)
+    monkeypatch.setattr(memory, "COALESCE_SECONDS", 0.0)
     memory.release_freed_memory_soon(0.0)
     assert attempts.acquire(timeout=5)
-    memory.release_freed_memory_soon(0.0)  # not stuck as "pending" after a failure
+    memory.release_freed_memory_soon(0.0)  # a failure stops no later release
     assert attempts.acquire(timeout=5)
     deadline = time.monotonic() + 5
     while len(logged) < 2 and time.monotonic() < deadline:

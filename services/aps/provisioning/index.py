@@ -251,7 +251,7 @@ class ProvisioningIndex:
                 self.pack()
             except Exception:  # unpacked files are served as they are; nothing is lost
                 log.exception("packing the provisioning index failed")
-        release_freed_memory_soon()
+        release_freed_memory_soon(0.0)  # the unpacked files are gone already
 
     def pack(self) -> int:
         """Deflate every device file not yet packed; returns how many were."""

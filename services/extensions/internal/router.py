@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from services.common.db import on_commit
 from services.common.deps import SessionDep
 from services.common.errors import problem_responses
-from services.common.memory import release_freed_memory_soon
+from services.common.memory import release_freed_memory_after_large_response
 from services.common.service_app import protected_router
 from services.extensions.asterisk.ami import AmiError
 from services.extensions.context import LinkDep, SettingsDep
@@ -170,7 +170,7 @@ def committed(
     if if_none_match == etag:
         return Response(status_code=304, headers={"ETag": etag})
     response.headers["ETag"] = etag
-    on_commit(session, release_freed_memory_soon)  # the whole document was built and sent
+    on_commit(session, release_freed_memory_after_large_response)
     state = json.loads(revision.state_json) if revision else {"extensions": []}
     return {
         "revision": revision.rev if revision else None,
