@@ -114,3 +114,21 @@ async def test_after_a_commit_phones_get_the_same_bytes_and_etags_from_the_packe
             f"/provision/{mac}.cfg", headers={**own, "If-None-Match": before[mac][1]}
         )
         assert again.status_code == 304
+
+
+async def test_only_a_big_commit_gives_memory_back_while_phones_may_be_fetching(
+    aps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.aps.snapshots import router
+
+    releases: list[str] = []
+    monkeypatch.setattr(router, "WORTH_RELEASING", 2)
+    monkeypatch.setattr(router, "release_freed_memory_soon", lambda: releases.append("x"))
+    for mac, auth_name in zip(MACS[:2], ("100", "101"), strict=True):
+        assert (await aps.create(mac, "yealink", "T46U", [(1, auth_name)])).status_code == 201
+    await aps.commit()
+    assert releases == ["x"]
+    changed = await aps.client.patch(f"/api/v1/aps/devices/{MACS[0]}", json={"label": "Desk"})
+    assert changed.status_code == 200, changed.text
+    await aps.commit()
+    assert releases == ["x"]  # one device rendered: not worth a collection and a trim

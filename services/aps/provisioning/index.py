@@ -31,7 +31,7 @@ from services.aps.provisioning.credentials import ha1
 from services.aps.snapshots.models import ApsState, SnapshotFile
 from services.common.db import READ, unit_of_work
 from services.common.heap import freeze_survivors
-from services.common.memory import release_freed_memory_soon
+from services.common.memory import WORTH_RELEASING, release_freed_memory_soon
 
 if TYPE_CHECKING:
     from services.aps.snapshots.service import Written
@@ -241,6 +241,7 @@ class ProvisioningIndex:
         threading.Thread(target=self._packer, name="aps-index-pack", daemon=True).start()
 
     def _packer(self) -> None:
+        packed = 0
         while True:
             with self._pack_state:
                 if not self._pack_wanted:
@@ -248,10 +249,11 @@ class ProvisioningIndex:
                     break
                 self._pack_wanted = False
             try:
-                self.pack()
+                packed += self.pack()
             except Exception:  # unpacked files are served as they are; nothing is lost
                 log.exception("packing the provisioning index failed")
-        release_freed_memory_soon(0.0)  # the unpacked files are gone already
+        if packed >= WORTH_RELEASING:
+            release_freed_memory_soon(0.0)  # the unpacked files are gone already
 
     def pack(self) -> int:
         """Deflate every device file not yet packed; returns how many were."""

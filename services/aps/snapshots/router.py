@@ -19,7 +19,7 @@ from services.common.bounds import MAX_DB_INT
 from services.common.db import on_commit
 from services.common.deps import SessionDep
 from services.common.errors import NotFound, problem_responses
-from services.common.memory import release_freed_memory_soon
+from services.common.memory import WORTH_RELEASING, release_freed_memory_soon
 from services.common.metrics import metrics_for
 from services.common.service_app import protected_router
 from services.common.service_tokens import CallerDep
@@ -164,7 +164,8 @@ def create_commit(
         metrics_for(app).commit_seconds.labels(kind="aps").observe(time.perf_counter() - started)
 
     on_commit(session, published)
-    on_commit(session, release_freed_memory_soon)  # the render's heap, back to the system
+    if snapshot.devices_rendered >= WORTH_RELEASING:
+        on_commit(session, release_freed_memory_soon)  # the render's heap, back to the system
     return _public(snapshot)
 
 
