@@ -218,7 +218,7 @@ class ProvisioningIndex:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             for device_id, credential_hash, enrolled_at, sealed, vendor in session.exec(
-                select(
+                select(  # type: ignore[call-overload]  # sqlmodel types up to four columns
                     Device.id,
                     Device.credential_hash,
                     Device.enrolled_at,
