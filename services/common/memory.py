@@ -38,8 +38,8 @@ AFTER_LARGE_RESPONSE_SECONDS = 1.0
 # A release already due this close before the one asked for covers it too.
 COALESCE_SECONDS = 0.05
 # Work on fewer items (devices rendered, files packed) frees too little to be worth a
-# release: its collection and arena walk would land on phones fetching right after a
-# small commit (a boot storm's p99 rose from ~40 to ~160 ms when they did).
+# release: its collection and arena walk would only compete with the phones that fetch
+# right after a small commit.
 WORTH_RELEASING = 500
 
 
