@@ -101,7 +101,7 @@ def release_freed_memory_soon(delay_seconds: float = RELEASE_DELAY_SECONDS) -> N
     whose start-up heap is frozen (`services.common.heap`).
     """
     global _latest_due
-    if glibc() is None:
+    if not _releases_enabled or glibc() is None:
         return
     due = time.monotonic() + delay_seconds
     with _schedule_lock:
@@ -117,6 +117,19 @@ def release_freed_memory_soon(delay_seconds: float = RELEASE_DELAY_SECONDS) -> N
 def release_freed_memory_after_large_response() -> None:
     """`release_freed_memory_soon` once a large answer has been serialized and sent."""
     release_freed_memory_soon(AFTER_LARGE_RESPONSE_SECONDS)
+
+
+_releases_enabled = False
+
+
+def enable_releases() -> None:
+    """Let `release_freed_memory_soon` act: called by a served process at start.
+
+    In-process apps (tests) do not ask for it: there a release would walk the whole test
+    process's heap (seconds, on a thread holding the GIL) to give back nothing that matters.
+    """
+    global _releases_enabled
+    _releases_enabled = True
 
 
 _schedule_lock = threading.Lock()

@@ -10,6 +10,7 @@ from typing import Any
 import uvicorn
 
 from services.common.memory import (
+    enable_releases,
     fix_mmap_threshold,
     limit_malloc_arenas,
     release_freed_memory,
@@ -20,6 +21,7 @@ def serve(name: str, create_app: Callable[[Any], Any], settings: Any, default_po
     # Before uvicorn and the worker threads start: every thread would get its own arena.
     limit_malloc_arenas()
     fix_mmap_threshold()
+    enable_releases()
     parser = argparse.ArgumentParser(prog=f"python -m {name}")
     parser.add_argument("--host", default=settings.host)
     parser.add_argument("--port", type=int, default=default_port)

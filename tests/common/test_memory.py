@@ -29,6 +29,12 @@ class NotGlibc:
 
 
 @pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in a process started by services.common.serve."""
+    monkeypatch.setattr(memory, "_releases_enabled", True)
+
+
+@pytest.fixture
 def no_glibc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     memory.glibc.cache_clear()
     monkeypatch.setattr(memory.sys, "platform", "darwin")
@@ -92,15 +98,25 @@ def test_without_glibc_releasing_and_limiting_do_nothing(no_glibc: None) -> None
     assert memory.fix_mmap_threshold() is False
 
 
-def test_without_glibc_no_release_is_scheduled(no_glibc: None) -> None:
+def test_without_glibc_no_release_is_scheduled(no_glibc: None, served: None) -> None:
     before = threading.active_count()
     memory.release_freed_memory_soon(0.0)
     assert threading.active_count() == before
 
 
 @needs_glibc
+def test_an_in_process_app_schedules_no_release(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[object] = []
+    monkeypatch.setattr(memory, "release_freed_memory", lambda libc=None: calls.append(libc))
+    before = threading.active_count()
+    memory.release_freed_memory_soon(0.0)
+    time.sleep(0.1)
+    assert threading.active_count() == before and calls == []
+
+
+@needs_glibc
 def test_release_soon_runs_once_for_requests_close_together(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, served: None
 ) -> None:
     released = threading.Semaphore(0)
     calls: list[str] = []
@@ -123,7 +139,7 @@ def test_release_soon_runs_once_for_requests_close_together(
 
 @needs_glibc
 def test_a_release_due_later_covers_an_earlier_request_but_not_the_reverse(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, served: None
 ) -> None:
     released = threading.Semaphore(0)
     monkeypatch.setattr(memory, "release_freed_memory", lambda libc=None: released.release())
@@ -139,7 +155,9 @@ def test_a_release_due_later_covers_an_earlier_request_but_not_the_reverse(
 
 
 @needs_glibc
-def test_a_failed_release_is_logged_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_release_is_logged_not_raised(
+    monkeypatch: pytest.MonkeyPatch, served: None
+) -> None:
     attempts = threading.Semaphore(0)
     logged: list[str] = []
 
