@@ -165,6 +165,10 @@ class ProvisioningIndex:
                 self.devices[device_id] = DeviceAccess(
                     access.credential_hash, access.enrolled, digest, access.vendor
                 )
+        self._switch(final, touched)
+
+    def _switch(self, final: dict[str, FileEntry | None], touched: set[str]) -> None:
+        """Put the worked-out end state in place; forget devices left without files."""
         for name, new_entry in final.items():
             if new_entry is None:
                 self.files.pop(name, None)
@@ -204,14 +208,7 @@ class ProvisioningIndex:
                     final[row.name] = None
         touched = {row.device_id for row in rows if row.device_id}
         self._load_devices(session, touched)
-        for name, new_entry in final.items():
-            if new_entry is None:
-                self.files.pop(name, None)
-            else:
-                self.files[name] = new_entry
-        present = {e.device_id for e in self.files.values() if e.device_id in touched}
-        for gone in touched - present:
-            self.devices.pop(gone, None)
+        self._switch(final, touched)
 
     def _load_devices(self, session: Session, device_ids: set[str]) -> None:
         ids = sorted(device_ids)
