@@ -281,7 +281,7 @@ def list_allocations(
     limit: LimitQuery = 50,
     offset: OffsetQuery = 0,
     pool: PoolName | None = None,
-    holder: Annotated[str | None, Query(max_length=80)] = None,
+    holder: Annotated[str | None, Query(max_length=80, pattern=r"^[A-Za-z0-9_.:-]+$")] = None,
     state: Annotated[str, Query(pattern="^(active|reserved|confirmed|all)$")] = "active",
 ) -> dict[str, Any]:
     filters: list[Any] = []

@@ -67,7 +67,7 @@ def read_audit(
     session: SessionDep,
     limit: LimitQuery = 50,
     offset: OffsetQuery = 0,
-    action: Annotated[str | None, Query(max_length=40)] = None,
+    action: Annotated[str | None, Query(max_length=40, pattern=r"^[a-z][a-z_-]*$")] = None,
 ) -> dict[str, Any]:
     items, total = page(session, action=action, limit=limit, offset=offset)
     return {"items": items, "total": total, "limit": limit, "offset": offset}
